@@ -1,0 +1,318 @@
+"""Speed and quality of synthgan's CTGANSynthesizer against the ``ctgan`` package on Adult.
+
+Every (system, seed) fit runs in its own fresh Python process, one after another, with torch
+limited to 2 threads; the parent process evaluates each synthetic table (sdmetrics quality on
+5000 rows, TSTR with LR / RF / HGB on the real holdout, share of ``>50K``) and adds two
+baselines: the real training set (TRTR) and independent marginals.
+
+    python benchmarks/tabular_speed.py                       # 100 epochs, seeds 0 1, both systems
+    python benchmarks/tabular_speed.py --systems ctgan --epochs 1 --seeds 0 --train-rows 2000
+    python benchmarks/tabular_speed.py --synthgan-options '{"gp_every": 4}'
+
+See benchmarks/README.md for the measurement definitions and run times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common
+import pandas as pd
+
+# Named option sets for synthgan's CTGANSynthesizer; --synthgan-options is merged on top.
+RECIPES: dict[str, dict] = {
+    "reference": {},
+}
+SYSTEMS = ("synthgan", "ctgan")
+THREADS = 2
+MODELS = (("logistic_regression", "LR"), ("random_forest", "RF"), ("hist_gradient_boosting", "HGB"))
+WORKER = Path(__file__).resolve().parent / "_tabular_fit.py"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    p.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated subset")
+    p.add_argument("--train-rows", type=int, help="subsample the training split (smoke runs)")
+    p.add_argument("--sample-rows", type=int, help="rows to sample (default: full train split)")
+    p.add_argument("--quality-rows", type=int, default=5000, help="rows used by sdmetrics")
+    p.add_argument("--recipe", default="reference", choices=sorted(RECIPES))
+    p.add_argument("--synthgan-options", default="{}", help="JSON dict of extra keyword args")
+    p.add_argument("--data", type=Path, help="path of adult.csv (default: ../shared/data)")
+    p.add_argument(
+        "--output", type=Path, default=_common.REPO_ROOT / "benchmarks/results/tabular_speed.json"
+    )
+    args = p.parse_args(argv)
+    args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = sorted(set(args.systems) - set(SYSTEMS))
+    if unknown:
+        p.error(f"unknown system(s) {unknown}; choose from {list(SYSTEMS)}")
+    try:
+        extra = json.loads(args.synthgan_options)
+    except json.JSONDecodeError as exc:
+        p.error(f"--synthgan-options is not valid JSON: {exc}")
+    if not isinstance(extra, dict):
+        p.error("--synthgan-options must be a JSON object, e.g. '{\"gp_every\": 4}'")
+    args.options = {**RECIPES[args.recipe], **extra}
+    return args
+
+
+def load_data(args):
+    train, holdout = _common.split_adult(_common.load_adult(args.data))
+    full_train_rows = len(train)
+    if args.train_rows and args.train_rows < len(train):
+        train = train.sample(n=args.train_rows, random_state=0).reset_index(drop=True)
+    return train, holdout, args.sample_rows or full_train_rows
+
+
+def run_fit(system: str, seed: int, args, workdir: Path, sample_rows: int):
+    """Fit ``system`` in a fresh subprocess; return (result row, synthetic table or None)."""
+    out = workdir / f"{system}-{seed}"
+    out.mkdir()
+    spec = {
+        "task": system,
+        "seed": seed,
+        "epochs": args.epochs,
+        "options": args.options if system == "synthgan" else {},
+        "discrete_columns": _common.ADULT_DISCRETE,
+        "train_path": str(workdir / "train.parquet"),
+        "out_dir": str(out),
+        "sample_rows": sample_rows,
+        "threads": THREADS,
+    }
+    (out / "spec.json").write_text(json.dumps(spec))
+    env = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS)}
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(WORKER), str(out / "spec.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    row = {"system": system, "seed": seed, "process_s": time.perf_counter() - start}
+    if proc.returncode != 0:
+        row["error"] = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+        return row, None
+    row.update(json.loads((out / "result.json").read_text()))
+    return row, pd.read_parquet(out / "synthetic.parquet")
+
+
+def flatten(evaluation: dict) -> dict:
+    """Evaluation dict -> flat row fields used by the tables."""
+    q, t = evaluation["quality"], evaluation["tstr"]
+    row = {
+        "quality": q["overall"],
+        "shapes": q["column_shapes"],
+        "pairs": q["column_pair_trends"],
+        "positive_share": evaluation["positive_share"],
+    }
+    for model, short in MODELS:
+        row[f"acc_{short}"] = t[model]["accuracy"]
+        row[f"f1_{short}"] = t[model]["macro_f1"]
+        row[f"auc_{short}"] = t[model]["roc_auc"]
+    return row
+
+
+def baselines(train, holdout, quality_rows: int) -> list[dict]:
+    """TRTR (the real train set as the 'synthetic' table) and independent marginals."""
+    from synthgan.evaluation import quality_scores
+
+    trtr = _common.evaluate_table(train, holdout, train, quality_rows)
+    # Quality of real data itself: the holdout scored against train (shared/data/README.md).
+    trtr["quality"] = quality_scores(train, holdout, max_rows=quality_rows, random_state=0)
+    marginals = _common.independent_marginals(train, len(train), random_state=0)
+    tables = {
+        "real train (TRTR)": trtr,
+        "independent marginals": _common.evaluate_table(train, holdout, marginals, quality_rows),
+    }
+    return [
+        {"system": name, "seed": None, **flatten(ev), "evaluation": ev}
+        for name, ev in tables.items()
+    ]
+
+
+SPEED_KEYS = (
+    "transformer_fit_s",
+    "transform_s",
+    "epoch_median_s",
+    "epoch_mean_s",
+    "fit_s",
+    "sample_rows_per_s",
+    "peak_rss_mb",
+)
+QUALITY_KEYS = (
+    "quality",
+    "shapes",
+    "pairs",
+    *(f"{m}_{s}" for m in ("acc", "f1", "auc") for _, s in MODELS),
+    "positive_share",
+)
+
+
+def mean_rows(runs: list[dict], systems: list[str]) -> list[dict]:
+    means = []
+    for system in systems:
+        ok = [r for r in runs if r["system"] == system and "error" not in r]
+        if not ok:
+            continue
+        row = {"system": system, "seed": "mean"}
+        for key in SPEED_KEYS + QUALITY_KEYS:
+            values = [r[key] for r in ok if r.get(key) is not None]
+            row[key] = statistics.fmean(values) if values else None
+        means.append(row)
+    return means
+
+
+def ratios(means: list[dict]) -> dict:
+    """ctgan / synthgan for the speed measures (>1 on times means synthgan is faster)."""
+    by = {m["system"]: m for m in means}
+    if not {"ctgan", "synthgan"} <= set(by):
+        return {}
+    c, s = by["ctgan"], by["synthgan"]
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    def both(row):  # transformer fit + transform, when both are known
+        parts = (row["transformer_fit_s"], row["transform_s"])
+        return None if None in parts else sum(parts)
+
+    return {
+        "transformer_fit": ratio(c["transformer_fit_s"], s["transformer_fit_s"]),
+        "transform": ratio(c["transform_s"], s["transform_s"]),
+        "transformer_fit_plus_transform": ratio(both(c), both(s)),
+        "epoch_median": ratio(c["epoch_median_s"], s["epoch_median_s"]),
+        "epoch_mean": ratio(c["epoch_mean_s"], s["epoch_mean_s"]),
+        "fit_total": ratio(c["fit_s"], s["fit_s"]),
+        "sampling_rate": ratio(c["sample_rows_per_s"], s["sample_rows_per_s"]),
+        "peak_rss": ratio(c["peak_rss_mb"], s["peak_rss_mb"]),
+    }
+
+
+SPEED_COLUMNS = [
+    ("system", "system", ""),
+    ("seed", "seed", ""),
+    ("transformer_fit_s", "tf fit s", ".2f"),
+    ("transform_s", "transform s", ".2f"),
+    ("epoch_median_s", "s/epoch med", ".3f"),
+    ("epoch_mean_s", "s/epoch mean", ".3f"),
+    ("fit_s", "fit total s", ".1f"),
+    ("sample_rows_per_s", "sample rows/s", ",.0f"),
+    ("peak_rss_mb", "peak RSS MB", ".0f"),
+]
+QUALITY_COLUMNS = [
+    ("system", "system", ""),
+    ("seed", "seed", ""),
+    ("quality", "quality", ".3f"),
+    ("shapes", "shapes", ".3f"),
+    ("pairs", "pairs", ".3f"),
+    *((f"acc_{s}", f"acc {s}", ".3f") for _, s in MODELS),
+    *((f"f1_{s}", f"F1 {s}", ".3f") for _, s in MODELS),
+    *((f"auc_{s}", f"AUC {s}", ".3f") for _, s in MODELS),
+    ("positive_share", ">50K share", ".3f"),
+]
+
+
+def report(runs, means, base, rat, args) -> str:
+    ok = [r for r in runs if "error" not in r]
+    lines = [
+        f"Adult, {args.epochs} epochs, train rows {args.n_train}, recipe {args.recipe!r}, "
+        f"synthgan options {json.dumps(args.options)}",
+        "",
+        "Speed (each fit in its own process, torch threads = 2)",
+        _common.format_table(ok + means, SPEED_COLUMNS),
+        "",
+        "Quality (sdmetrics vs train) and utility (TSTR on the real holdout)",
+        _common.format_table(base + ok + means, QUALITY_COLUMNS),
+        "",
+        "s/epoch med: synthgan = median of loss_history_.seconds; ctgan = median of its epoch-loop",
+        "  timestamps (ctgan has no per-epoch callback: its module-level tqdm name is wrapped).",
+        "s/epoch mean: training phase / epochs, set-up included (synthgan: timings_['training'];",
+        "  ctgan: fit total - transformer fit - transform).",
+        "tf fit / transform: synthgan's timings_; ctgan reports none, so its DataTransformer.fit",
+        "  and .transform are wrapped with timers and timed as CTGAN.fit calls them.",
+        "Peak RSS: the fitting process (ctgan's joblib transform workers are not included).",
+    ]
+    if rat:
+        lines += ["", "Ratios ctgan / synthgan (of the mean rows):"]
+        for key, value in rat.items():
+            better = "<1" if key == "sampling_rate" else ">1"
+            what = "leaner" if key == "peak_rss" else "faster"
+            if value is not None:
+                lines.append(f"  {key:32s} {value:7.2f}   ({better}: synthgan {what})")
+    for r in runs:
+        if "error" in r:
+            lines += ["", f"FAILED {r['system']} seed {r['seed']}:", r["error"]]
+    return "\n".join(lines)
+
+
+def run_all(args, train, holdout, sample_rows):
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="synthgan-bench-") as tmp:
+        workdir = Path(tmp)
+        train.to_parquet(workdir / "train.parquet", index=False)
+        for system in args.systems:
+            for seed in args.seeds:
+                print(f"fitting {system} seed {seed} ({args.epochs} epochs) ...", flush=True)
+                row, synthetic = run_fit(system, seed, args, workdir, sample_rows)
+                if synthetic is not None:
+                    evaluation = _common.evaluate_table(
+                        train, holdout, synthetic, args.quality_rows
+                    )
+                    row.update(flatten(evaluation), evaluation=evaluation)
+                    print(f"  done: fit {row['fit_s']:.1f} s", flush=True)
+                else:
+                    print("  FAILED (details below the tables)", flush=True)
+                runs.append(row)
+    return runs
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    train, holdout, sample_rows = load_data(args)
+    args.n_train = len(train)
+    start = time.perf_counter()
+    print("scoring baselines ...", flush=True)
+    base = baselines(train, holdout, args.quality_rows)
+    runs = run_all(args, train, holdout, sample_rows)
+    means = mean_rows(runs, args.systems)
+    rat = ratios(means)
+    print()
+    print(report(runs, means, base, rat, args))
+    payload = {
+        "benchmark": "tabular_speed",
+        "machine": {**_common.machine_info(), "torch_threads": THREADS},
+        "config": {
+            "epochs": args.epochs,
+            "seeds": args.seeds,
+            "systems": args.systems,
+            "recipe": args.recipe,
+            "synthgan_options": args.options,
+            "train_rows": len(train),
+            "holdout_rows": len(holdout),
+            "sample_rows": sample_rows,
+            "quality_rows": args.quality_rows,
+            "split": "train_test_split(test_size=0.2, random_state=0, stratify=income)",
+        },
+        "baselines": base,
+        "runs": runs,
+        "means": means,
+        "ratios_ctgan_over_synthgan": rat,
+        "benchmark_wall_s": time.perf_counter() - start,
+    }
+    _common.write_json(args.output, payload)
+    print(f"\nwrote {args.output}")
+    return 1 if any("error" in r for r in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

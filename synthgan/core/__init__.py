@@ -1,0 +1,4 @@
+"""The shared GAN engine: training loop, losses, layers, callbacks and seeded randomness.
+
+Nothing in ``synthgan.core`` knows about tables or images.
+"""

@@ -1,0 +1,101 @@
+"""Training callbacks: loss history, a tqdm progress bar, early stopping.
+
+The trainer calls ``on_train_begin(trainer)``, ``on_epoch_end(epoch, logs)`` and
+``on_train_end(logs)``; ``logs`` maps names (``generator_loss``...) to floats for the epoch.
+A callback stops training by setting ``trainer.stop_training = True``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from synthgan.core.trainer import GANTrainer
+
+__all__ = ["Callback", "EarlyStopping", "LossHistory", "ProgressBar"]
+
+
+class Callback:
+    """Base class: every hook is a no-op."""
+
+    trainer: GANTrainer | None = None
+
+    def on_train_begin(self, trainer: GANTrainer) -> None:
+        self.trainer = trainer
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Called after every epoch with the epoch's mean losses and its wall time."""
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        """Called once when the loop ends (normally or stopped by a callback)."""
+
+
+class LossHistory(Callback):
+    """Collects one row of ``logs`` per epoch; ``to_frame()`` gives a DataFrame."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self.rows.append({"epoch": epoch, **logs})
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over epochs showing the latest generator and discriminator losses."""
+
+    def __init__(self, description: str = "Training", keys: tuple[str, ...] | None = None):
+        self.description = description
+        self.keys = keys
+        self._bar = None
+
+    def on_train_begin(self, trainer: GANTrainer) -> None:
+        from tqdm.auto import tqdm
+
+        super().on_train_begin(trainer)
+        self._bar = tqdm(total=trainer.epochs, desc=self.description, unit="epoch", leave=True)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        keys = self.keys or [k for k in logs if k.endswith("loss")]
+        self._bar.set_postfix({_short(k): f"{logs[k]:+.3f}" for k in keys if k in logs})
+        self._bar.update(1)
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _short(key: str) -> str:
+    return {"generator_loss": "G", "discriminator_loss": "D"}.get(key, key)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Adversarial losses are not a quality measure, so monitor a figure you compute yourself
+    (added to ``logs`` by an earlier callback). Monitoring anything computed from private data
+    spends privacy budget.
+    """
+
+    def __init__(self, monitor: str, patience: int = 10, min_delta: float = 0.0, mode: str = "min"):
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}.")
+        self.monitor, self.patience, self.min_delta, self.mode = monitor, patience, min_delta, mode
+        self.best = math.inf
+        self.wait = 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, absent from {list(logs)}.")
+        value = logs[self.monitor] if self.mode == "min" else -logs[self.monitor]
+        if value < self.best - self.min_delta:
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if self.wait >= self.patience and self.trainer is not None:
+            self.trainer.stop_training = True

@@ -1,0 +1,103 @@
+"""The GAN training loop, shared by every synthesizer.
+
+A synthesizer hands the trainer a *step model*: an object with ``discriminator_step()`` and
+``generator_step()`` methods, each doing one optimisation step and returning a dict of float
+figures (losses). The trainer owns epochs, the n_critic schedule, timing, callbacks and the
+progress bar; the model owns the networks and the maths.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from synthgan.core.callbacks import Callback, LossHistory, ProgressBar
+
+__all__ = ["GANTrainer", "StepModel"]
+
+
+class StepModel(Protocol):
+    """What the trainer drives: one discriminator (critic) step and one generator step."""
+
+    def discriminator_step(self) -> dict[str, float]: ...
+
+    def generator_step(self) -> dict[str, float]: ...
+
+
+class GANTrainer:
+    """Alternate discriminator and generator steps for a number of epochs.
+
+    Parameters
+    ----------
+    epochs : int
+        Number of passes over the data.
+    steps_per_epoch : int
+        Generator steps per epoch (typically ``n_rows // batch_size``).
+    n_critic : int, default=1
+        Discriminator steps before each generator step.
+    callbacks : sequence of Callback
+        Extra callbacks, called after the built-in loss history (and progress bar).
+    verbose : bool, default=True
+        Show a tqdm progress bar with the losses.
+    description : str
+        Label of the progress bar.
+
+    Attributes
+    ----------
+    history : LossHistory
+        Mean figures of every epoch plus its wall time in ``seconds``.
+    stop_training : bool
+        Set by a callback to end training after the current epoch.
+    """
+
+    def __init__(
+        self,
+        *,
+        epochs: int,
+        steps_per_epoch: int,
+        n_critic: int = 1,
+        callbacks: Sequence[Callback] = (),
+        verbose: bool = True,
+        description: str = "Training",
+    ) -> None:
+        self.epochs = epochs
+        self.steps_per_epoch = steps_per_epoch
+        self.n_critic = n_critic
+        self.history = LossHistory()
+        progress = [ProgressBar(description)] if verbose else []
+        self.callbacks: list[Callback] = [self.history, *progress, *callbacks]
+        self.stop_training = False
+
+    def fit(self, model: StepModel) -> LossHistory:
+        """Run the loop on ``model``; returns the loss history."""
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        logs: dict[str, float] = {}
+        try:
+            for epoch in range(self.epochs):
+                logs = self._run_epoch(model)
+                for callback in self.callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            for callback in self.callbacks:
+                callback.on_train_end(logs)
+        return self.history
+
+    def _run_epoch(self, model: StepModel) -> dict[str, float]:
+        start = time.perf_counter()
+        sums: dict[str, float] = {}
+        for _ in range(self.steps_per_epoch):
+            for _ in range(self.n_critic):
+                _accumulate(sums, model.discriminator_step(), 1.0 / self.n_critic)
+            _accumulate(sums, model.generator_step(), 1.0)
+        logs = {key: value / self.steps_per_epoch for key, value in sums.items()}
+        logs["seconds"] = time.perf_counter() - start
+        return logs
+
+
+def _accumulate(sums: dict[str, float], figures: dict[str, float], weight: float) -> None:
+    for key, value in figures.items():
+        sums[key] = sums.get(key, 0.0) + weight * value

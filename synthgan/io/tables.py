@@ -1,0 +1,300 @@
+"""Read and write tables (CSV and Parquet) through pyarrow, keeping column order and dtypes.
+
+Parquet stores pandas' own schema, so a frame written by :func:`write_table` comes back with
+exactly its dtypes (int64, float64 with NaN, bool, category, datetime64, object strings, nullable
+``Int64``). CSV carries no types; :func:`read_table` infers them with pyarrow and then applies the
+conventions synthgan relies on everywhere:
+
+* an integer column with missing cells becomes pandas ``Int64`` (never float), a boolean column
+  with missing cells becomes ``boolean``;
+* a string column is ``object`` with ``NaN`` for missing cells;
+* ISO-8601 timestamps and dates become ``datetime64[ns]`` (with the time zone when one is given).
+
+Writes are atomic and never replace an input file (see :func:`synthgan.io.atomic.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import errno
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from synthgan.exceptions import DataValidationError
+from synthgan.io.atomic import StrPath, atomic_path
+
+__all__ = ["SUPPORTED_EXTENSIONS", "read_table", "write_table"]
+
+
+@dataclass(frozen=True)
+class _TableFormat:
+    kind: str  # "csv" or "parquet"
+    delimiter: str = ","
+    compression: str | None = None  # pyarrow stream compression name
+
+
+_BY_EXTENSION = {
+    ".csv": _TableFormat("csv"),
+    ".csv.gz": _TableFormat("csv", compression="gzip"),
+    ".tsv": _TableFormat("csv", delimiter="\t"),
+    ".tsv.gz": _TableFormat("csv", delimiter="\t", compression="gzip"),
+    ".parquet": _TableFormat("parquet"),
+    ".pq": _TableFormat("parquet"),
+}
+SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(_BY_EXTENSION)
+_FORMATS = ("csv", "parquet")
+
+# Nullable pandas dtypes for arrow columns that pandas would otherwise turn into float / object.
+_NULLABLE_DTYPES = {
+    pa.bool_(): pd.BooleanDtype(),
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
+
+
+def read_table(path: StrPath, *, format: str | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a DataFrame, keeping column order and dtypes.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        File to read. The format follows the extension: ``.csv``, ``.csv.gz``, ``.tsv``,
+        ``.tsv.gz`` (CSV) or ``.parquet``, ``.pq`` (Parquet).
+    format : {"csv", "parquet"}, optional
+        Force a format whatever the extension (a ``.gz`` suffix still means gzip).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns in file order. Parquet files written by pandas come back with their exact dtypes;
+        CSV columns are inferred (integers with missing cells as ``Int64``, strings as ``object``
+        with ``NaN``, ISO timestamps as ``datetime64[ns]``).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    DataValidationError
+        Unknown extension, an empty file, duplicate column names, or a file pyarrow cannot parse.
+
+    Examples
+    --------
+    >>> from synthgan.io import read_table
+    >>> df = read_table("adult.csv")  # doctest: +SKIP
+    """
+    source = Path(path)
+    table_format = _resolve_format(source, format)
+    _check_readable(source)
+    try:
+        if table_format.kind == "parquet":
+            table = pq.read_table(source)
+        else:
+            table = _normalise_csv_types(_read_csv(source, table_format))
+    except PermissionError:
+        raise
+    except (pa.ArrowException, OSError) as exc:  # pyarrow reports bad gzip data as OSError
+        raise DataValidationError(
+            f"Could not read {str(source)!r} as {table_format.kind.upper()}: {exc}. Check that the "
+            "file is complete and in the format its extension says (or pass format=...)."
+        ) from exc
+    _check_unique_columns(table.column_names, source)
+    return _to_pandas(table)
+
+
+def write_table(
+    df: pd.DataFrame,
+    path: StrPath,
+    *,
+    format: str | None = None,
+    overwrite: bool = False,
+    protect: Iterable[StrPath] = (),
+) -> Path:
+    """Write a DataFrame to CSV or Parquet, atomically.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table. Column names must be unique; the index is not written.
+    path : str or PathLike
+        Destination; the format follows the extension as in :func:`read_table`. Missing parent
+        directories are created.
+    format : {"csv", "parquet"}, optional
+        Force a format whatever the extension.
+    overwrite : bool, default=False
+        Replace an existing file at ``path``.
+    protect : iterable of str or PathLike, default=()
+        Files never to write onto, even with ``overwrite=True`` (pass the input files).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as a :class:`pathlib.Path`.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is false, or ``path`` is in ``protect``.
+    DataValidationError
+        Unknown extension, duplicate column names, or a column pyarrow cannot store.
+
+    Notes
+    -----
+    CSV cannot carry dtypes: categories come back as strings, time zones as UTC, and float columns
+    are written with a decimal point (``3.0``) so that they are read back as floats.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from synthgan.io import write_table
+    >>> write_table(pd.DataFrame({"a": [1, 2]}), "out.parquet")  # doctest: +SKIP
+    PosixPath('out.parquet')
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"write_table expects a pandas DataFrame, got {type(df).__name__}.")
+    target = Path(path)
+    table_format = _resolve_format(target, format)
+    _check_unique_columns(list(df.columns), target)
+    table = _to_arrow(df, target)
+    with atomic_path(target, overwrite=overwrite, protect=protect) as tmp:
+        if table_format.kind == "parquet":
+            pq.write_table(table, tmp)
+        else:
+            _write_csv(table, tmp, table_format)
+    return target
+
+
+# -- format and file checks ---------------------------------------------------------------------
+def _resolve_format(path: Path, format: str | None) -> _TableFormat:
+    name = path.name.lower()
+    by_extension = next(
+        (fmt for ext, fmt in _BY_EXTENSION.items() if name.endswith(ext) and name != ext), None
+    )
+    if format is None:
+        if by_extension is None:
+            raise DataValidationError(
+                f"Cannot tell the table format of {str(path)!r} from its extension. Supported "
+                f"extensions: {', '.join(SUPPORTED_EXTENSIONS)}; or pass format='csv' or "
+                "format='parquet'."
+            )
+        return by_extension
+    if format not in _FORMATS:
+        raise DataValidationError(f"format must be one of {_FORMATS} or None, got {format!r}.")
+    if by_extension is not None and by_extension.kind == format:
+        return by_extension
+    compression = "gzip" if name.endswith(".gz") and format == "csv" else None
+    return _TableFormat(format, compression=compression)
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError(errno.ENOENT, "table file not found", str(path))
+    if not path.is_file():
+        raise DataValidationError(f"{str(path)!r} is not a file; pass the path of a table file.")
+    if path.stat().st_size == 0:
+        raise DataValidationError(f"{str(path)!r} is empty (0 bytes); there is no table to read.")
+
+
+def _check_unique_columns(names: list[object], path: Path) -> None:
+    counts = Counter(names)
+    duplicates = sorted(str(name) for name, count in counts.items() if count > 1)
+    if duplicates:
+        raise DataValidationError(
+            f"Table {str(path)!r} has duplicate column names {duplicates}; give every column a "
+            "unique name."
+        )
+
+
+# -- CSV ----------------------------------------------------------------------------------------
+def _read_csv(path: Path, table_format: _TableFormat) -> pa.Table:
+    # Unquoted empty cells are missing; a quoted "" is an empty string, as write_table writes it.
+    # pyarrow re-infers a column's type when a later block does not fit the first one.
+    convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
+    parse = pacsv.ParseOptions(delimiter=table_format.delimiter)
+    with pa.input_stream(str(path), compression=table_format.compression) as stream:
+        return pacsv.read_csv(stream, parse_options=parse, convert_options=convert)
+
+
+def _normalise_csv_types(table: pa.Table) -> pa.Table:
+    # Dates and timestamps of any unit become nanosecond timestamps, pandas' default.
+    for index, field in enumerate(table.schema):
+        if pa.types.is_date(field.type) or pa.types.is_timestamp(field.type):
+            tz = getattr(field.type, "tz", None)
+            try:
+                column = table.column(index).cast(pa.timestamp("ns", tz=tz))
+            except pa.ArrowInvalid:  # outside the nanosecond range (years 1677-2262): keep it
+                continue
+            table = table.set_column(index, field.name, column)
+    return table
+
+
+def _write_csv(table: pa.Table, path: Path, table_format: _TableFormat) -> None:
+    for index, field in enumerate(table.schema):
+        column = table.column(index)
+        if pa.types.is_dictionary(field.type):  # categories are written as their values
+            table = table.set_column(index, field.name, column.cast(field.type.value_type))
+        elif pa.types.is_floating(field.type):
+            table = table.set_column(index, field.name, _format_floats(column))
+    options = pacsv.WriteOptions(delimiter=table_format.delimiter)
+    with pa.output_stream(str(path), compression=table_format.compression) as sink:
+        pacsv.write_csv(table, sink, options)
+
+
+def _format_floats(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    # pyarrow writes 3.0 as "3", which reads back as an integer; keep a decimal point.
+    text = pc.cast(column, pa.string())
+    integral = pc.match_substring_regex(text, r"^-?\d+$")
+    return pc.if_else(integral, pc.binary_join_element_wise(text, ".0", ""), text)
+
+
+# -- arrow <-> pandas ---------------------------------------------------------------------------
+def _to_arrow(df: pd.DataFrame, path: Path) -> pa.Table:
+    try:
+        return pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        raise DataValidationError(
+            f"Cannot write the table to {str(path)!r}: {exc}. Give each column a single type "
+            "(for example convert mixed object columns with .astype(str))."
+        ) from exc
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    frame = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        # Columns stored by pandas as the index are no longer in frame.columns.
+        if name in frame.columns:
+            _restore_missing(frame, name, column)
+    return frame
+
+
+def _restore_missing(frame: pd.DataFrame, name: str, column: pa.ChunkedArray) -> None:
+    kind = frame[name].dtype.kind
+    nullable = _NULLABLE_DTYPES.get(column.type)
+    if nullable is not None and kind in "fO":
+        # Converted straight from arrow: going through float would round integers above 2**53.
+        frame[name] = column.to_pandas(types_mapper={column.type: nullable}.get).array
+    elif _is_text(column.type) and kind == "O" and column.null_count:
+        values = frame[name].to_numpy(dtype=object, copy=True)
+        values[pd.isna(values)] = np.nan  # pyarrow gives None; pandas convention is NaN
+        frame[name] = pd.Series(values, index=frame.index, dtype=object)
+
+
+def _is_text(arrow_type: pa.DataType) -> bool:
+    return (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_null(arrow_type)
+    )

@@ -1,0 +1,147 @@
+"""One discriminator step and one generator step of CTGAN, for :class:`core.GANTrainer`.
+
+Reference behaviour (``gp_every=1, reuse_fake=False``) follows Xu et al. (2019): every critic
+step draws conditions, noise and matching real rows, scores real and fake packs, adds the WGAN-GP
+penalty; every generator step draws fresh conditions and noise and minimises
+``-E[D(fake)] + L_cond``. Options that do less work per step:
+
+* the critic scores real, fake and interpolated packs in **one** forward pass (the critic has
+  no batch-dependent layer, so this is exactly the same function, with fewer kernel launches);
+* ``gp_every=k`` applies the gradient penalty on every k-th critic step only, multiplied by k
+  (lazy regularisation, Karras et al. 2020), saving most double-backward passes;
+* ``reuse_fake=True`` lets the generator step reuse the generator pass of the last critic step
+  (same noise and conditions, scored by the updated critic) instead of a second forward pass;
+* the critic's weights are frozen during the generator step, so no gradient is computed for
+  parameters that step does not update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from synthgan.core.losses import AdversarialLoss, gradient_penalty
+from synthgan.tabular.sampler import ConditionSampler
+from synthgan.tabular.spans import SpanTable
+
+__all__ = ["StepOptions", "TabularGANSteps", "one_hot_conditions"]
+
+
+@dataclass(frozen=True)
+class StepOptions:
+    batch_size: int
+    noise_dim: int
+    pac: int
+    tau: float
+    gp_lambda: float
+    gp_every: int
+    reuse_fake: bool
+    autocast: bool
+
+
+def one_hot_conditions(slots: np.ndarray | None, width: int, batch: int, device) -> Tensor:
+    """Conditional vectors ``(batch, width)`` with a 1 at each row's slot (empty if no slots)."""
+    cond = torch.zeros(batch, width, device=device)
+    if slots is not None:
+        cond[torch.arange(batch, device=device), torch.as_tensor(slots, device=device)] = 1.0
+    return cond
+
+
+class TabularGANSteps:
+    """Holds the networks, optimisers, data and sampler; does one step at a time."""
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        data: Tensor,
+        sampler: ConditionSampler,
+        spans: SpanTable,
+        loss: AdversarialLoss,
+        optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+        options: StepOptions,
+        rng: np.random.Generator,
+    ) -> None:
+        self.generator, self.discriminator = generator, discriminator
+        self.data, self.sampler, self.spans, self.loss = data, sampler, spans, loss
+        self.opt_g, self.opt_d = optimizers
+        self.options, self.rng = options, rng
+        self.device = data.device
+        self._critic_steps = 0
+        self._cached: tuple[Tensor, Tensor, Tensor, Tensor | None] | None = None
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _autocast(self):
+        if not self.options.autocast:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def _draw(self) -> tuple[Tensor, Tensor | None, Tensor]:
+        """Conditions (one-hot), their slots, and the matching real rows for one batch."""
+        batch = self.options.batch_size
+        slots, rows = self.sampler.sample_train(batch, self.rng)
+        cond = one_hot_conditions(slots, self.spans.condition_width, batch, self.device)
+        slot_t = None if slots is None else torch.as_tensor(slots, device=self.device)
+        real = self.data[torch.as_tensor(rows, device=self.device)]  # (batch, data_dim)
+        return cond, slot_t, real
+
+    def _generate(self, cond: Tensor) -> tuple[Tensor, Tensor]:
+        noise = torch.randn(cond.shape[0], self.options.noise_dim, device=self.device)
+        with self._autocast():
+            logits = self.generator(torch.cat([noise, cond], dim=1)).float()
+        return logits, self.spans.activate(logits, self.options.tau)  # (batch, data_dim) x2
+
+    # -- the two steps ---------------------------------------------------------------------------
+    def discriminator_step(self) -> dict[str, float]:
+        opts = self.options
+        cond, slots, real = self._draw()
+        with torch.set_grad_enabled(opts.reuse_fake):
+            logits, fake = self._generate(cond)
+        real_in = torch.cat([real, cond], dim=1)  # (batch, data_dim + cond_dim)
+        fake_in = torch.cat([fake.detach(), cond], dim=1)
+        lazy_gp = opts.gp_lambda > 0 and self._critic_steps % opts.gp_every == 0
+        self._critic_steps += 1
+        batch = real_in.shape[0]
+        parts = [real_in, fake_in]
+        if lazy_gp:
+            alpha = torch.rand(batch // opts.pac, 1, device=self.device)  # one per pack
+            interp = torch.lerp(fake_in, real_in, alpha.repeat_interleave(opts.pac, dim=0))
+            parts.append(interp.requires_grad_(True))
+        with self._autocast():
+            scores = self.discriminator(torch.cat(parts, dim=0)).float()  # (n_parts * packs,)
+        packs = batch // opts.pac
+        adversarial = self.loss.discriminator(scores[:packs], scores[packs : 2 * packs])
+        total = adversarial
+        if lazy_gp:
+            penalty = gradient_penalty(scores[2 * packs :], interp).mean()
+            total = adversarial + opts.gp_lambda * opts.gp_every * penalty
+        self.opt_d.zero_grad(set_to_none=True)
+        total.backward()
+        self.opt_d.step()
+        self._cached = (logits, fake, cond, slots) if opts.reuse_fake else None
+        return {"discriminator_loss": float(adversarial.detach())}
+
+    def generator_step(self) -> dict[str, float]:
+        if self._cached is not None:
+            logits, fake, cond, slots = self._cached
+            self._cached = None
+        else:
+            cond, slots, _ = self._draw()
+            logits, fake = self._generate(cond)
+        self.discriminator.requires_grad_(False)  # no gradient for weights this step keeps
+        try:
+            with self._autocast():
+                scores = self.discriminator(torch.cat([fake, cond], dim=1)).float()
+        finally:
+            self.discriminator.requires_grad_(True)
+        loss = self.loss.generator(scores)
+        if slots is not None:
+            loss = loss + self.spans.conditional_loss(logits, slots)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return {"generator_loss": float(loss.detach())}
