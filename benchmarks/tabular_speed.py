@@ -8,6 +8,11 @@ baselines: the real training set (TRTR) and independent marginals.
     python benchmarks/tabular_speed.py                       # 100 epochs, seeds 0 1, both systems
     python benchmarks/tabular_speed.py --systems ctgan --epochs 1 --seeds 0 --train-rows 2000
     python benchmarks/tabular_speed.py --synthgan-options '{"gp_every": 4}'
+    python benchmarks/tabular_speed.py --systems ctgan,synthgan,synthgan:fast,ctgan@300
+
+A system is ``NAME[:RECIPE][@EPOCHS]``: ``synthgan:fast`` uses the named recipe below,
+``ctgan@300`` overrides ``--epochs`` for that system. Ratios compare every synthgan variant with
+the ctgan run of the same epoch count.
 
 See benchmarks/README.md for the measurement definitions and run times.
 """
@@ -29,7 +34,13 @@ import pandas as pd
 
 # Named option sets for synthgan's CTGANSynthesizer; --synthgan-options is merged on top.
 RECIPES: dict[str, dict] = {
+    # The reference algorithm: every step as in Xu et al. (2019) and ctgan.
     "reference": {},
+    # Less work per step, same hyperparameters: lazy gradient penalty (every 4th critic step,
+    # scaled by 4), one generator pass shared by the critic and generator steps, bf16 autocast.
+    "fast": {"gp_every": 4, "reuse_fake": True, "autocast": True},
+    # The same without bf16 (for CPUs without native bf16 matrix instructions).
+    "fast_fp32": {"gp_every": 4, "reuse_fake": True},
 }
 SYSTEMS = ("synthgan", "ctgan")
 THREADS = 2
@@ -53,9 +64,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     args = p.parse_args(argv)
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    unknown = sorted(set(args.systems) - set(SYSTEMS))
-    if unknown:
-        p.error(f"unknown system(s) {unknown}; choose from {list(SYSTEMS)}")
+    for label in args.systems:
+        name, recipe, _ = split_system(label, args.epochs)
+        if name not in SYSTEMS:
+            p.error(f"unknown system {name!r} in {label!r}; choose from {list(SYSTEMS)}")
+        if recipe is not None and (name != "synthgan" or recipe not in RECIPES):
+            p.error(f"{label!r}: recipes apply to synthgan only, one of {sorted(RECIPES)}")
     try:
         extra = json.loads(args.synthgan_options)
     except json.JSONDecodeError as exc:
@@ -64,6 +78,22 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--synthgan-options must be a JSON object, e.g. '{\"gp_every\": 4}'")
     args.options = {**RECIPES[args.recipe], **extra}
     return args
+
+
+def split_system(label: str, default_epochs: int) -> tuple[str, str | None, int]:
+    """``synthgan:fast@150`` -> ("synthgan", "fast", 150)."""
+    head, _, epochs = label.partition("@")
+    name, _, recipe = head.partition(":")
+    return name, recipe or None, int(epochs) if epochs else default_epochs
+
+
+def system_options(label: str, args) -> dict:
+    name, recipe, _ = split_system(label, args.epochs)
+    if name != "synthgan":
+        return {}
+    if recipe is None:
+        return args.options
+    return {**RECIPES[recipe], **json.loads(args.synthgan_options)}
 
 
 def load_data(args):
@@ -76,13 +106,14 @@ def load_data(args):
 
 def run_fit(system: str, seed: int, args, workdir: Path, sample_rows: int):
     """Fit ``system`` in a fresh subprocess; return (result row, synthetic table or None)."""
-    out = workdir / f"{system}-{seed}"
+    name, _, epochs = split_system(system, args.epochs)
+    out = workdir / f"{system.replace(':', '_').replace('@', '_')}-{seed}"
     out.mkdir()
     spec = {
-        "task": system,
+        "task": name,
         "seed": seed,
-        "epochs": args.epochs,
-        "options": args.options if system == "synthgan" else {},
+        "epochs": epochs,
+        "options": system_options(system, args),
         "discrete_columns": _common.ADULT_DISCRETE,
         "train_path": str(workdir / "train.parquet"),
         "out_dir": str(out),
@@ -98,7 +129,13 @@ def run_fit(system: str, seed: int, args, workdir: Path, sample_rows: int):
         capture_output=True,
         text=True,
     )
-    row = {"system": system, "seed": seed, "process_s": time.perf_counter() - start}
+    row = {
+        "system": system,
+        "seed": seed,
+        "epochs": epochs,
+        "options": spec["options"],
+        "process_s": time.perf_counter() - start,
+    }
     if proc.returncode != 0:
         row["error"] = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
         return row, None
@@ -172,13 +209,26 @@ def mean_rows(runs: list[dict], systems: list[str]) -> list[dict]:
     return means
 
 
-def ratios(means: list[dict]) -> dict:
-    """ctgan / synthgan for the speed measures (>1 on times means synthgan is faster)."""
+def ratios(means: list[dict], default_epochs: int) -> dict:
+    """ctgan / synthgan for the speed measures, for every synthgan variant against the ctgan
+    run with the same number of epochs (>1 on times means synthgan is faster)."""
     by = {m["system"]: m for m in means}
-    if not {"ctgan", "synthgan"} <= set(by):
-        return {}
-    c, s = by["ctgan"], by["synthgan"]
+    out = {}
+    for label, s in by.items():
+        name, _, epochs = split_system(label, default_epochs)
+        peers = [
+            m
+            for lab, m in by.items()
+            if split_system(lab, default_epochs)[::2] == ("ctgan", epochs)
+        ]
+        if name != "synthgan" or not peers:
+            continue
+        c = peers[0]
+        out[f"{c['system']} / {label}"] = _speed_ratios(c, s)
+    return out
 
+
+def _speed_ratios(c: dict, s: dict) -> dict:
     def ratio(a, b):
         return a / b if a is not None and b else None
 
@@ -225,8 +275,9 @@ QUALITY_COLUMNS = [
 def report(runs, means, base, rat, args) -> str:
     ok = [r for r in runs if "error" not in r]
     lines = [
-        f"Adult, {args.epochs} epochs, train rows {args.n_train}, recipe {args.recipe!r}, "
-        f"synthgan options {json.dumps(args.options)}",
+        f"Adult, {args.epochs} epochs unless @N, train rows {args.n_train}, recipe "
+        f"{args.recipe!r} for plain 'synthgan', synthgan options {json.dumps(args.options)}",
+        "Recipes: " + "; ".join(f"{k}={json.dumps(v)}" for k, v in RECIPES.items()),
         "",
         "Speed (each fit in its own process, torch threads = 2)",
         _common.format_table(ok + means, SPEED_COLUMNS),
@@ -242,9 +293,9 @@ def report(runs, means, base, rat, args) -> str:
         "  and .transform are wrapped with timers and timed as CTGAN.fit calls them.",
         "Peak RSS: the fitting process (ctgan's joblib transform workers are not included).",
     ]
-    if rat:
-        lines += ["", "Ratios ctgan / synthgan (of the mean rows):"]
-        for key, value in rat.items():
+    for pair, values in rat.items():
+        lines += ["", f"Ratios {pair} (of the mean rows):"]
+        for key, value in values.items():
             better = "<1" if key == "sampling_rate" else ">1"
             what = "leaner" if key == "peak_rss" else "faster"
             if value is not None:
@@ -262,7 +313,7 @@ def run_all(args, train, holdout, sample_rows):
         train.to_parquet(workdir / "train.parquet", index=False)
         for system in args.systems:
             for seed in args.seeds:
-                print(f"fitting {system} seed {seed} ({args.epochs} epochs) ...", flush=True)
+                print(f"fitting {system} seed {seed} ...", flush=True)
                 row, synthetic = run_fit(system, seed, args, workdir, sample_rows)
                 if synthetic is not None:
                     evaluation = _common.evaluate_table(
@@ -285,7 +336,7 @@ def main(argv=None) -> int:
     base = baselines(train, holdout, args.quality_rows)
     runs = run_all(args, train, holdout, sample_rows)
     means = mean_rows(runs, args.systems)
-    rat = ratios(means)
+    rat = ratios(means, args.epochs)
     print()
     print(report(runs, means, base, rat, args))
     payload = {

@@ -66,13 +66,11 @@ class _Group:
 
 
 def gumbel_noise(shape: Sequence[int], *, dtype=torch.float32, device=None) -> Tensor:
-    """Standard Gumbel noise drawn from torch's (seeded) global generator.
-
-    ``-log(E)`` with ``E ~ Exponential(1)`` is Gumbel-distributed (as ``-log(-log U)`` is), and
-    costs one kernel and one logarithm instead of two.
-    """
-    exponential = torch.empty(shape, dtype=dtype, device=device).exponential_()
-    return -torch.log(exponential.clamp_min(torch.finfo(dtype).tiny))
+    """Standard Gumbel noise ``-log(-log U)`` drawn from torch's (seeded) global generator."""
+    uniform = torch.rand(shape, dtype=dtype, device=device)
+    info = torch.finfo(dtype)
+    uniform = uniform.clamp_(info.tiny, 1.0 - info.eps)  # both logarithms stay finite
+    return torch.log(uniform).neg_().log_().neg_()
 
 
 class SpanTable:

@@ -5,14 +5,17 @@ step draws conditions, noise and matching real rows, scores real and fake packs,
 penalty; every generator step draws fresh conditions and noise and minimises
 ``-E[D(fake)] + L_cond``. Options that do less work per step:
 
-* the critic scores real, fake and interpolated packs in **one** forward pass (the critic has
-  no batch-dependent layer, so this is exactly the same function, with fewer kernel launches);
+* the critic scores real and fake packs in **one** forward pass (the critic has no
+  batch-dependent layer, so this is exactly the same function, with fewer kernel launches);
+  interpolated packs get their own pass so input gradients are computed for them only;
 * ``gp_every=k`` applies the gradient penalty on every k-th critic step only, multiplied by k
   (lazy regularisation, Karras et al. 2020), saving most double-backward passes;
 * ``reuse_fake=True`` lets the generator step reuse the generator pass of the last critic step
   (same noise and conditions, scored by the updated critic) instead of a second forward pass;
 * the critic's weights are frozen during the generator step, so no gradient is computed for
-  parameters that step does not update.
+  parameters that step does not update;
+* ``autocast=True`` runs the networks' forward and backward passes in bfloat16 (4x the matrix
+  throughput of float32 on CPUs with AVX512-BF16 or AMX), except the gradient penalty.
 """
 
 from __future__ import annotations
@@ -103,27 +106,31 @@ class TabularGANSteps:
             logits, fake = self._generate(cond)
         real_in = torch.cat([real, cond], dim=1)  # (batch, data_dim + cond_dim)
         fake_in = torch.cat([fake.detach(), cond], dim=1)
-        lazy_gp = opts.gp_lambda > 0 and self._critic_steps % opts.gp_every == 0
-        self._critic_steps += 1
-        batch = real_in.shape[0]
-        parts = [real_in, fake_in]
-        if lazy_gp:
-            alpha = torch.rand(batch // opts.pac, 1, device=self.device)  # one per pack
-            interp = torch.lerp(fake_in, real_in, alpha.repeat_interleave(opts.pac, dim=0))
-            parts.append(interp.requires_grad_(True))
-        with self._autocast():
-            scores = self.discriminator(torch.cat(parts, dim=0)).float()  # (n_parts * packs,)
-        packs = batch // opts.pac
-        adversarial = self.loss.discriminator(scores[:packs], scores[packs : 2 * packs])
+        with self._autocast():  # real and fake packs in one pass: (2 * batch / pac,)
+            scores = self.discriminator(torch.cat([real_in, fake_in], dim=0)).float()
+        packs = real_in.shape[0] // opts.pac
+        adversarial = self.loss.discriminator(scores[:packs], scores[packs:])
         total = adversarial
-        if lazy_gp:
-            penalty = gradient_penalty(scores[2 * packs :], interp).mean()
-            total = adversarial + opts.gp_lambda * opts.gp_every * penalty
+        if opts.gp_lambda > 0 and self._critic_steps % opts.gp_every == 0:
+            total = adversarial + opts.gp_lambda * opts.gp_every * self._penalty(real_in, fake_in)
+        self._critic_steps += 1
         self.opt_d.zero_grad(set_to_none=True)
         total.backward()
         self.opt_d.step()
         self._cached = (logits, fake, cond, slots) if opts.reuse_fake else None
         return {"discriminator_loss": float(adversarial.detach())}
+
+    def _penalty(self, real_in: Tensor, fake_in: Tensor) -> Tensor:
+        """WGAN-GP on points between real and fake packs (one mixing weight per pack).
+
+        Scored in a separate pass so that input gradients are computed for these rows only,
+        and always in float32: the double backward is slow and imprecise in bfloat16.
+        """
+        pac = self.options.pac
+        alpha = torch.rand(real_in.shape[0] // pac, 1, device=self.device)  # (packs, 1)
+        interp = torch.lerp(fake_in, real_in, alpha.repeat_interleave(pac, dim=0))
+        interp.requires_grad_(True)
+        return gradient_penalty(self.discriminator(interp), interp).mean()
 
     def generator_step(self) -> dict[str, float]:
         if self._cached is not None:

@@ -52,13 +52,23 @@ def test_conditional_sampling_is_exact(fitted, conditions):
         assert (out[column] == value).all()
 
 
-def test_conditioned_rows_reflect_the_condition(fitted):
-    _, model = fitted
-    # Husbands are about 3x more common among >50K rows than among <=50K rows in Adult; the
-    # conditional generator must carry some of that dependence even after a few epochs.
-    rich = model.sample(2000, conditions={"income": ">50K"}, random_state=0)
-    poor = model.sample(2000, conditions={"income": "<=50K"}, random_state=0)
-    assert (rich["relationship"] == "Husband").mean() > (poor["relationship"] == "Husband").mean()
+def test_conditioned_rows_reflect_the_condition():
+    # A strong, known dependence: x is centred at 0 for "a" and at 4 for "b", and y follows c.
+    # Rows generated given c must carry it (Adult's dependences take far more steps to learn:
+    # the reference model is still at majority-class TSTR accuracy after 10 epochs).
+    rng = np.random.default_rng(0)
+    c = rng.choice(["a", "b"], 3000)
+    frame = pd.DataFrame(
+        {"c": c, "x": rng.normal(size=3000) + 4 * (c == "b"), "y": np.where(c == "b", "yes", "no")}
+    )
+    model = CTGANSynthesizer(
+        epochs=20, batch_size=200, generator_lr=1e-3, discriminator_lr=1e-3, random_state=0,
+        verbose=False,
+    ).fit(frame)  # fmt: skip
+    given_a = model.sample(1000, conditions={"c": "a"}, random_state=0)
+    given_b = model.sample(1000, conditions={"c": "b"}, random_state=0)
+    assert given_b["x"].mean() - given_a["x"].mean() > 1.0
+    assert (given_b["y"] == "yes").mean() > 0.8 and (given_a["y"] == "no").mean() > 0.8
 
 
 def test_rare_category_survives():
