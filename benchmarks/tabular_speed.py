@@ -41,6 +41,21 @@ RECIPES: dict[str, dict] = {
     "fast": {"gp_every": 4, "reuse_fake": True, "autocast": True},
     # The same without bf16 (for CPUs without native bf16 matrix instructions).
     "fast_fp32": {"gp_every": 4, "reuse_fake": True},
+    # Candidates for time-to-quality: the fast recipe with larger Adam steps.
+    "fast_lr5": {
+        "gp_every": 4,
+        "reuse_fake": True,
+        "autocast": True,
+        "generator_lr": 5e-4,
+        "discriminator_lr": 5e-4,
+    },
+    "fast_lr10": {
+        "gp_every": 4,
+        "reuse_fake": True,
+        "autocast": True,
+        "generator_lr": 1e-3,
+        "discriminator_lr": 1e-3,
+    },
 }
 SYSTEMS = ("synthgan", "ctgan")
 THREADS = 2

@@ -387,13 +387,15 @@ class CTGANSynthesizer(BaseSynthesizer):
             plan.apply_values(frame)
         return frame
 
-    def _logits(self, noise: torch.Tensor, slots: np.ndarray | None) -> torch.Tensor:
+    def _grouped_logits(self, noise: torch.Tensor, slots: np.ndarray | None) -> torch.Tensor:
+        """Generator logits in the span table's grouped column order."""
         if self._folded is not None:  # same function, computed with less work
             slot_t = None if slots is None else torch.as_tensor(slots, device=noise.device)
             return self._folded(noise, slot_t)
-        width = self.transformer_.span_table_.condition_width
-        cond = one_hot_conditions(slots, width, noise.shape[0], noise.device)
-        return self.generator_(torch.cat([noise, cond], dim=1))
+        spans = self.transformer_.span_table_
+        cond = one_hot_conditions(slots, spans.condition_width, noise.shape[0], noise.device)
+        logits = self.generator_(torch.cat([noise, cond], dim=1))
+        return logits[:, spans.grouped_order.to(noise.device)]
 
     def _generate(
         self, n: int, plan: ConditionPlan | None, rng: np.random.Generator, device
@@ -408,9 +410,8 @@ class CTGANSynthesizer(BaseSynthesizer):
             else:
                 slots = np.full(batch, plan.slot)
             noise = torch.randn(batch, self.embedding_dim, device=device)
-            logits = self._logits(noise, slots)
-            values = torch.tanh(logits[:, spans.tanh_index.to(device)]).cpu().numpy()
-            codes = spans.sample_codes(logits).cpu().numpy()
+            values, codes = spans.decode_grouped(self._grouped_logits(noise, slots))
+            values, codes = values.cpu().numpy(), codes.cpu().numpy()
             if plan is None and slots is not None:
                 # The generator models p(row | column = category); the conditioned column takes
                 # that category, as for explicit conditions. This makes each column's marginal
@@ -463,7 +464,8 @@ class CTGANSynthesizer(BaseSynthesizer):
         """Derived, unsaved helpers for ``sample`` (recomputed after fit and load)."""
         self._slot_targets = self.transformer_.condition_targets()
         dtype = torch.bfloat16 if self.autocast else torch.float32
-        self._folded = fold_generator(self.generator_, self.network_config_, dtype)
+        order = self.transformer_.span_table_.grouped_order
+        self._folded = fold_generator(self.generator_, self.network_config_, dtype, order)
 
 
 def _adam(module: torch.nn.Module, lr: float, betas, decay: float) -> torch.optim.Optimizer:

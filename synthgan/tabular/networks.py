@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -90,53 +91,52 @@ class FoldedGenerator:
     * The residual concatenations ``[h_k, ..., h_1, z, c]`` are never built: every layer's
       input is a concatenation of earlier features, so ``[f_0, f_1, ...] @ W.T`` is split into
       one product per feature. Each feature is multiplied once by the stacked weights of all
-      the layers that read it.
-    * The condition ``c`` is one-hot, so ``c @ W_c.T`` is a row lookup in ``W_c.T``.
-    * With ``dtype=torch.bfloat16`` (models trained with ``autocast=True``) the products run in
-      bfloat16, as they did in training; sums, biases and activations stay in float32.
-
-    Only generators whose norm is ``batch`` or ``none`` can be folded (GroupNorm / LayerNorm
-    depend on the row itself); :func:`fold_generator` returns ``None`` for others.
+      the layers that read it, accumulated in place into one buffer laid out
+      ``[layer 1 | layer 2 | ... | head]`` (feature j feeds a contiguous suffix of it).
+    * The condition ``c`` is one-hot, so ``c @ W_c.T`` is a row lookup in ``W_c.T``; the
+      buffer starts as that lookup (biases included).
+    * The head's outputs come out in ``output_order`` (the span table's grouped order), so that
+      every group of equal-width spans is a contiguous block for decoding.
+    * With ``dtype=torch.bfloat16`` (models trained with ``autocast=True``) products and buffer
+      are bfloat16, as linear layers' outputs were in training; the products accumulate in
+      float32 inside each matrix multiplication.
     """
 
     def __init__(
-        self,
-        stacked: list[Tensor],
-        splits: list[list[int]],
-        cond_tables: list[Tensor],
-        biases: list[Tensor],
+        self, stacked: list[Tensor], offsets: list[int], cond_table: Tensor, bias: Tensor
     ) -> None:
-        self.stacked = stacked  # feature j -> (in_j, sum of its consumers' widths)
-        self.splits = splits  # feature j -> widths of consumers j, j+1, ..., head
-        self.cond_tables = cond_tables  # consumer -> (cond_dim, width), bias added to each row
-        self.biases = biases  # consumer -> (width,)
+        self.stacked = stacked  # feature j -> (in_j, width of layers j.. and head)
+        self.offsets = offsets  # start column of layer j in the buffer (head last)
+        self.cond_table = cond_table  # (cond_dim, buffer width), bias added to every row
+        self.bias = bias  # (buffer width,)
 
     def __call__(self, noise: Tensor, slots: Tensor | None) -> Tensor:
-        batch = noise.shape[0]
+        dtype = self.bias.dtype
         if slots is None:
-            acc = [b.expand(batch, -1).clone() for b in self.biases]
-        else:  # one row lookup per consumer: (batch, width), bias included
-            acc = [table[slots] for table in self.cond_tables]
-        feature = noise
+            buffer = self.bias.expand(noise.shape[0], -1).clone()
+        else:
+            buffer = self.cond_table[slots]  # (batch, buffer width)
+        feature = noise.to(dtype)
         for j, weight in enumerate(self.stacked):
-            if j > 0:
-                feature = torch.relu_(acc[j - 1])  # (batch, width of block j)
-            parts = (feature.to(weight.dtype) @ weight).split(self.splits[j], dim=1)
-            for consumer, part in enumerate(parts, start=j):
-                acc[consumer] += part  # float32 accumulator
-        return acc[-1]  # (batch, data_dim) logits
+            if j > 0:  # output of layer j: (batch, its width)
+                feature = torch.relu(buffer[:, self.offsets[j - 1] : self.offsets[j]])
+            buffer[:, self.offsets[j] :].addmm_(feature, weight)
+        return buffer[:, self.offsets[-1] :].float()  # (batch, data_dim) logits
 
 
 def fold_generator(
-    generator: Generator, config: TabularNetworkConfig, dtype: torch.dtype = torch.float32
+    generator: Generator,
+    config: TabularNetworkConfig,
+    dtype: torch.dtype = torch.float32,
+    output_order: Tensor | None = None,
 ) -> FoldedGenerator | None:
     """Build the :class:`FoldedGenerator` of a trained ``generator`` (``None`` if not foldable).
 
-    ``dtype`` is the precision of the matrix products (float32 or bfloat16).
+    ``dtype`` is the precision of the products; ``output_order`` permutes the output columns.
     """
     if config.generator_norm not in ("batch", "none"):
         return None
-    layers = []  # (weight (out, in), bias (out,)) per consumer, BN folded in
+    layers = []  # (weight (out, in), bias (out,)) per layer, BN folded in
     for block in generator.body:
         weight, bias = block.linear.weight.detach(), block.linear.bias.detach()
         if isinstance(block.norm, nn.BatchNorm1d):
@@ -144,18 +144,19 @@ def fold_generator(
             scale = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
             weight, bias = weight * scale[:, None], (bias - bn.running_mean) * scale + bn.bias
         layers.append((weight, bias))
-    layers.append((generator.head.weight.detach(), generator.head.bias.detach()))
-    # Input columns of consumer c: [h_c, ..., h_1, z, cond]; feature widths in that order.
+    head_w, head_b = generator.head.weight.detach(), generator.head.bias.detach()
+    if output_order is not None:
+        head_w, head_b = head_w[output_order], head_b[output_order]
+    layers.append((head_w, head_b))
+    # Input columns of layer c: [h_c, ..., h_1, z, cond]; h_k is the output of block k.
     hidden = list(config.generator_dim)
-    noise_dim, cond_dim = config.noise_dim, config.condition_dim
-    stacked, splits = [], []
+    stacked = []
     for j in range(len(hidden) + 1):  # feature j: 0 = noise, k = output of block k
-        blocks = []
-        for c in range(j, len(layers)):
-            start = sum(hidden[j:c])  # columns of h_c..h_{j+1} come first
-            width = noise_dim if j == 0 else hidden[j - 1]
-            blocks.append(layers[c][0][:, start : start + width])
-        stacked.append(torch.cat(blocks, dim=0).T.contiguous().to(dtype))
-        splits.append([b.shape[0] for b in blocks])
-    cond_tables = [(w[:, w.shape[1] - cond_dim :].T + b).contiguous() for w, b in layers]
-    return FoldedGenerator(stacked, splits, cond_tables, [b.contiguous() for _, b in layers])
+        width = config.noise_dim if j == 0 else hidden[j - 1]
+        columns = [w[:, sum(hidden[j:c]) :][:, :width] for c, (w, _) in enumerate(layers) if c >= j]
+        stacked.append(torch.cat(columns, dim=0).T.contiguous().to(dtype))
+    offsets = [0, *np.cumsum([w.shape[0] for w, _ in layers]).tolist()][:-1]
+    bias = torch.cat([b for _, b in layers])
+    cond = torch.cat([w[:, w.shape[1] - config.condition_dim :] for w, _ in layers], dim=0)
+    cond_table = (cond.T + bias).to(dtype).contiguous()
+    return FoldedGenerator(stacked, offsets, cond_table, bias.to(dtype).contiguous())

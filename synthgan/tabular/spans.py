@@ -99,7 +99,9 @@ class SpanTable:
         self._category_groups = _group_by_width(self.category_spans)
         # Order in which activate() concatenates its pieces, and the permutation back.
         order = [self.tanh_index] + [g.index.reshape(-1) for g in self._groups]
-        self._inverse_order = torch.argsort(torch.cat(order))
+        # Grouped layout: tanh columns, then each width group's spans back to back.
+        self.grouped_order = torch.cat(order)
+        self._inverse_order = torch.argsort(self.grouped_order)
         # Conditional vector layout: the category spans' columns, in span order.
         self.condition_width = sum(s.width for s in self.category_spans)
         cond_columns = torch.cat(
@@ -146,18 +148,30 @@ class SpanTable:
         return -log_probs.gather(1, target[:, None]).mean()
 
     def sample_codes(self, logits: Tensor) -> Tensor:
-        """Draw a category index for every softmax span: ``(batch, n_softmax_spans)``.
+        """Draw a category index for every softmax span: ``(batch, n_softmax_spans)``."""
+        return self.decode_grouped(logits[:, self.grouped_order.to(logits.device)])[1]
+
+    def decode_grouped(self, grouped: Tensor) -> tuple[Tensor, Tensor]:
+        """Tanh values ``(batch, n_tanh)`` and drawn codes ``(batch, n_softmax_spans)`` from
+        logits laid out in ``grouped_order`` (each width group is then one contiguous block).
 
         Gumbel-max: ``argmax(logits + G)`` is a draw from ``softmax(logits)``; this is what
         decoding the Gumbel-softmax output with argmax does, without computing the softmax.
         """
+        n_tanh = self.tanh_index.numel()
+        values = torch.tanh(grouped[:, :n_tanh])
+        soft = grouped[:, n_tanh:]
+        perturbed = soft + gumbel_noise(soft.shape, dtype=soft.dtype, device=soft.device)
         codes = torch.empty(
-            (logits.shape[0], len(self.softmax_spans)), dtype=torch.long, device=logits.device
+            (grouped.shape[0], len(self.softmax_spans)), dtype=torch.long, device=grouped.device
         )
-        perturbed = logits + gumbel_noise(logits.shape, dtype=logits.dtype, device=logits.device)
+        start = 0
         for group in self._groups:
-            codes[:, list(group.span_ids)] = perturbed[:, group.index].argmax(dim=-1)
-        return codes
+            n_spans = len(group.span_ids)
+            block = perturbed[:, start : start + n_spans * group.width]
+            codes[:, list(group.span_ids)] = block.unflatten(1, (n_spans, group.width)).argmax(-1)
+            start += n_spans * group.width
+        return values, codes
 
     def argmax_codes(self, encoded: Tensor) -> Tensor:
         """The index of the largest entry of every softmax span: ``(batch, n_softmax_spans)``."""
