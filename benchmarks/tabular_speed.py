@@ -263,6 +263,34 @@ def _speed_ratios(c: dict, s: dict) -> dict:
     }
 
 
+def time_to_quality(means: list[dict], default_epochs: int) -> dict:
+    """Did each synthgan variant reach the quality of the longest ctgan run, and how much sooner?
+
+    The target is the ctgan run with the most epochs (``ctgan@300`` in the full benchmark); a
+    variant "reaches" it when its mean column-pair-trends score and its mean TSTR accuracy of
+    every model are at least the target's. ``speedup`` is ctgan's total fit time over the
+    variant's, so a variant trained for a fixed epoch budget that reaches the target gives a
+    lower bound on the time-to-quality speed-up.
+    """
+    ctgan = [m for m in means if split_system(m["system"], default_epochs)[0] == "ctgan"]
+    if not ctgan:
+        return {}
+    target = max(ctgan, key=lambda m: split_system(m["system"], default_epochs)[2])
+    out = {"target": target["system"], "variants": {}}
+    for m in means:
+        if split_system(m["system"], default_epochs)[0] != "synthgan":
+            continue
+        checks = {"pairs": (m["pairs"], target["pairs"])}
+        checks.update({f"acc_{s}": (m[f"acc_{s}"], target[f"acc_{s}"]) for _, s in MODELS})
+        reached = {k: v is not None and t is not None and v >= t for k, (v, t) in checks.items()}
+        out["variants"][m["system"]] = {
+            "reached": all(reached.values()),
+            "per_measure": {k: {"value": v, "target": t} for k, (v, t) in checks.items()},
+            "speedup": target["fit_s"] / m["fit_s"] if m["fit_s"] else None,
+        }
+    return out
+
+
 SPEED_COLUMNS = [
     ("system", "system", ""),
     ("seed", "seed", ""),
@@ -321,7 +349,24 @@ def report(runs, means, base, rat, args) -> str:
     return "\n".join(lines)
 
 
-def run_all(args, train, holdout, sample_rows):
+def report_time_to_quality(ttq: dict) -> str:
+    if not ttq or not ttq["variants"]:
+        return ""
+    lines = ["", f"Time to quality: reaching the mean pairs and TSTR accuracies of {ttq['target']}"]
+    for label, v in ttq["variants"].items():
+        missed = [
+            f"{k} {x['value']:.3f}<{x['target']:.3f}"
+            for k, x in v["per_measure"].items()
+            if x["value"] is None or x["value"] < x["target"]
+        ]
+        status = "reached" if v["reached"] else "missed (" + ", ".join(missed) + ")"
+        lines.append(f"  {label:28s} {v['speedup']:6.2f}x sooner   {status}")
+    return "\n".join(lines)
+
+
+def run_all(args, train, holdout, sample_rows, checkpoint=None):
+    """Fit and evaluate every (system, seed); ``checkpoint(runs)`` is called after each one so
+    that a long run interrupted half-way still leaves its finished results on disk."""
     runs = []
     with tempfile.TemporaryDirectory(prefix="synthgan-bench-") as tmp:
         workdir = Path(tmp)
@@ -339,22 +384,14 @@ def run_all(args, train, holdout, sample_rows):
                 else:
                     print("  FAILED (details below the tables)", flush=True)
                 runs.append(row)
+                if checkpoint is not None:
+                    checkpoint(runs)
     return runs
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    train, holdout, sample_rows = load_data(args)
-    args.n_train = len(train)
-    start = time.perf_counter()
-    print("scoring baselines ...", flush=True)
-    base = baselines(train, holdout, args.quality_rows)
-    runs = run_all(args, train, holdout, sample_rows)
+def payload(args, base, runs, sample_rows, train, holdout, start) -> dict:
     means = mean_rows(runs, args.systems)
-    rat = ratios(means, args.epochs)
-    print()
-    print(report(runs, means, base, rat, args))
-    payload = {
+    return {
         "benchmark": "tabular_speed",
         "machine": {**_common.machine_info(), "torch_threads": THREADS},
         "config": {
@@ -369,13 +406,35 @@ def main(argv=None) -> int:
             "quality_rows": args.quality_rows,
             "split": "train_test_split(test_size=0.2, random_state=0, stratify=income)",
         },
+        "complete": len(runs) == len(args.systems) * len(args.seeds),
         "baselines": base,
         "runs": runs,
         "means": means,
-        "ratios_ctgan_over_synthgan": rat,
+        "ratios_ctgan_over_synthgan": ratios(means, args.epochs),
+        "time_to_quality": time_to_quality(means, args.epochs),
         "benchmark_wall_s": time.perf_counter() - start,
     }
-    _common.write_json(args.output, payload)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    train, holdout, sample_rows = load_data(args)
+    args.n_train = len(train)
+    start = time.perf_counter()
+    print("scoring baselines ...", flush=True)
+    base = baselines(train, holdout, args.quality_rows)
+
+    def checkpoint(runs):
+        _common.write_json(
+            args.output, payload(args, base, runs, sample_rows, train, holdout, start)
+        )
+
+    runs = run_all(args, train, holdout, sample_rows, checkpoint)
+    result = payload(args, base, runs, sample_rows, train, holdout, start)
+    print()
+    print(report(runs, result["means"], base, result["ratios_ctgan_over_synthgan"], args))
+    print(report_time_to_quality(result["time_to_quality"]))
+    _common.write_json(args.output, result)
     print(f"\nwrote {args.output}")
     return 1 if any("error" in r for r in runs) else 0
 

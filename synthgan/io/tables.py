@@ -16,6 +16,7 @@ Writes are atomic and never replace an input file (see :func:`synthgan.io.atomic
 from __future__ import annotations
 
 import errno
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -102,7 +103,9 @@ def read_table(path: StrPath, *, format: str | None = None) -> pd.DataFrame:
     try:
         if table_format.kind == "parquet":
             table = pq.read_table(source)
+            categories = _stored_categories(table.schema)
         else:
+            categories = {}
             table = _normalise_csv_types(_read_csv(source, table_format))
     except PermissionError:
         raise
@@ -112,7 +115,9 @@ def read_table(path: StrPath, *, format: str | None = None) -> pd.DataFrame:
             "file is complete and in the format its extension says (or pass format=...)."
         ) from exc
     _check_unique_columns(table.column_names, source)
-    return _to_pandas(table)
+    frame = _to_pandas(table)
+    _restore_categories(frame, categories)
+    return frame
 
 
 def write_table(
@@ -169,6 +174,8 @@ def write_table(
     table_format = _resolve_format(target, format)
     _check_unique_columns(list(df.columns), target)
     table = _to_arrow(df, target)
+    if table_format.kind == "parquet":
+        table = _with_category_metadata(table, df)
     with atomic_path(target, overwrite=overwrite, protect=protect) as tmp:
         if table_format.kind == "parquet":
             pq.write_table(table, tmp)
@@ -290,6 +297,64 @@ def _restore_missing(frame: pd.DataFrame, name: str, column: pa.ChunkedArray) ->
         values = frame[name].to_numpy(dtype=object, copy=True)
         values[pd.isna(values)] = np.nan  # pyarrow gives None; pandas convention is NaN
         frame[name] = pd.Series(values, index=frame.index, dtype=object)
+
+
+# -- categories in Parquet ----------------------------------------------------------------------
+# Parquet keeps a dictionary type only for string values, and never keeps unused categories: an
+# integer category column would come back as int64. write_table stores every category column's
+# exact categories (values, dtype, order) in the file's schema metadata under this key.
+_CATEGORY_KEY = b"synthgan.categories"
+
+
+def _with_category_metadata(table: pa.Table, df: pd.DataFrame) -> pa.Table:
+    stored = {}
+    for name in df.columns:
+        dtype = df[name].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            cats = dtype.categories
+            values = cats.astype(str) if cats.dtype.kind in "mM" else cats
+            stored[str(name)] = {
+                "categories": values.tolist(),
+                "dtype": str(cats.dtype),
+                "ordered": bool(dtype.ordered),
+            }
+    if not stored:
+        return table
+    try:
+        encoded = json.dumps(stored, allow_nan=False).encode()
+    except (TypeError, ValueError):  # categories JSON cannot carry: keep pandas' own metadata
+        return table
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), _CATEGORY_KEY: encoded})
+
+
+def _stored_categories(schema: pa.Schema) -> dict:
+    metadata = schema.metadata or {}
+    if _CATEGORY_KEY in metadata:
+        try:
+            return json.loads(metadata[_CATEGORY_KEY])
+        except ValueError:
+            return {}
+    # Written by another tool: pandas' metadata still says which columns were categorical.
+    pandas_meta = schema.pandas_metadata or {}
+    return {
+        c["name"]: None
+        for c in pandas_meta.get("columns", [])
+        if c.get("pandas_type") == "categorical" and c.get("name") is not None
+    }
+
+
+def _restore_categories(frame: pd.DataFrame, stored: dict) -> None:
+    for name, spec in stored.items():
+        if name not in frame.columns:
+            continue
+        column = frame[name]
+        if spec is None:
+            if not isinstance(column.dtype, pd.CategoricalDtype):
+                frame[name] = column.astype("category")
+            continue
+        categories = pd.Index(spec["categories"]).astype(spec["dtype"])
+        values = column.astype(object).where(column.notna(), np.nan)
+        frame[name] = pd.Categorical(values, categories=categories, ordered=spec["ordered"])
 
 
 def _is_text(arrow_type: pa.DataType) -> bool:

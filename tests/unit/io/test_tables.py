@@ -53,6 +53,42 @@ def test_parquet_round_trip_keeps_exact_dtypes_and_values(tmp_path, mixed_frame,
     assert result["alpha_text"][1] is np.nan  # NaN, not None, for a missing string
 
 
+def test_parquet_keeps_non_string_unused_and_ordered_categories(tmp_path):
+    # Parquet itself keeps a dictionary type only for strings and drops unused categories.
+    frame = pd.DataFrame(
+        {
+            "ints": pd.Series([1, 2, 1, None], dtype="category"),
+            "floats": pd.Series([1.5, 2.5, None, 1.5], dtype=pd.CategoricalDtype([1.5, 2.5, 9.0])),
+            "ordered": pd.Series(
+                ["a", "b", "a", None], dtype=pd.CategoricalDtype(["b", "a", "z"], ordered=True)
+            ),
+            "dates": pd.Series(
+                pd.to_datetime(["2020-01-01", "2021-06-01", None, "2020-01-01"])
+            ).astype("category"),
+            "flags": pd.Series([True, False, True, None]).astype("category"),
+        }
+    )
+    path = write_table(frame, tmp_path / "categories.parquet")
+
+    result = read_table(path)
+
+    pd.testing.assert_frame_equal(result, frame, check_exact=True)
+    assert list(result["floats"].cat.categories) == [1.5, 2.5, 9.0]
+    assert result["ordered"].cat.ordered
+
+
+def test_parquet_written_elsewhere_keeps_its_category_columns(tmp_path):
+    frame = pd.DataFrame({"code": pd.Series([3, 4, 3], dtype="category"), "x": [1.0, 2.0, 3.0]})
+    path = tmp_path / "other.parquet"
+    frame.to_parquet(path, index=False)
+
+    result = read_table(path)
+
+    assert isinstance(result["code"].dtype, pd.CategoricalDtype)
+    assert result["code"].tolist() == [3, 4, 3]
+    assert result["x"].dtype == np.float64
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".tsv", ".tsv.gz"])
 def test_csv_round_trip_keeps_values_and_dtypes_csv_can_carry(tmp_path, mixed_frame, suffix):
     path = write_table(mixed_frame, tmp_path / f"table{suffix}")
