@@ -119,7 +119,8 @@ class FoldedGenerator:
         feature = noise.to(dtype)
         for j, weight in enumerate(self.stacked):
             if j > 0:  # output of layer j: (batch, its width)
-                feature = torch.relu(buffer[:, self.offsets[j - 1] : self.offsets[j]])
+                # in place: that part of the buffer is complete and read only from here on
+                feature = buffer[:, self.offsets[j - 1] : self.offsets[j]].relu_()
             buffer[:, self.offsets[j] :].addmm_(feature, weight)
         return buffer[:, self.offsets[-1] :].float()  # (batch, data_dim) logits
 

@@ -155,21 +155,29 @@ class SpanTable:
         """Tanh values ``(batch, n_tanh)`` and drawn codes ``(batch, n_softmax_spans)`` from
         logits laid out in ``grouped_order`` (each width group is then one contiguous block).
 
-        Gumbel-max: ``argmax(logits + G)`` is a draw from ``softmax(logits)``; this is what
-        decoding the Gumbel-softmax output with argmax does, without computing the softmax.
+        Decoding the Gumbel-softmax output with argmax, as the reference does, draws every code
+        from ``softmax(logits)``. This draws it directly by inverse CDF: one uniform per span
+        instead of one Gumbel variate (two logarithms) per logit, about twice as fast. The draw
+        is always made in float32, whatever the logits' dtype: bfloat16's 8-bit mantissa would
+        make categories of probability below about 0.4% impossible to draw.
         """
         n_tanh = self.tanh_index.numel()
         values = torch.tanh(grouped[:, :n_tanh])
-        soft = grouped[:, n_tanh:]
-        perturbed = soft + gumbel_noise(soft.shape, dtype=soft.dtype, device=soft.device)
-        codes = torch.empty(
-            (grouped.shape[0], len(self.softmax_spans)), dtype=torch.long, device=grouped.device
-        )
+        soft = grouped[:, n_tanh:].float()
+        batch = grouped.shape[0]
+        codes = torch.empty((batch, len(self.softmax_spans)), dtype=torch.long, device=soft.device)
+        uniform = torch.rand((batch, len(self.softmax_spans)), device=soft.device)
         start = 0
         for group in self._groups:
             n_spans = len(group.span_ids)
-            block = perturbed[:, start : start + n_spans * group.width]
-            codes[:, list(group.span_ids)] = block.unflatten(1, (n_spans, group.width)).argmax(-1)
+            block = soft[:, start : start + n_spans * group.width].unflatten(
+                1, (n_spans, group.width)
+            )
+            cdf = (block - block.amax(-1, keepdim=True)).exp_().cumsum_(-1)  # unnormalised
+            ids = list(group.span_ids)
+            threshold = uniform[:, ids].unsqueeze(-1) * cdf[..., -1:]  # (batch, n_spans, 1)
+            # code k is drawn when cdf[k-1] <= threshold < cdf[k]: count the cdf below it.
+            codes[:, ids] = (cdf <= threshold).sum(-1).clamp_(max=group.width - 1)
             start += n_spans * group.width
         return values, codes
 

@@ -80,6 +80,20 @@ def test_sample_codes_follow_softmax_probabilities():
     assert torch.allclose(freq, torch.tensor([0.1, 0.2, 0.3, 0.4]), atol=0.015)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_sample_codes_draw_rare_categories_at_their_rate_in_every_dtype(dtype):
+    # A category of probability 0.2%: bfloat16 uniforms (8-bit mantissa) could never draw it.
+    table = make_table()
+    probs = torch.tensor([0.002, 0.198, 0.3, 0.5])
+    logits = torch.zeros(200_000, 14, dtype=dtype)
+    logits[:, 4:8] = torch.log(probs).to(dtype)
+    torch.manual_seed(2)
+    codes = table.sample_codes(logits)
+    freq = torch.bincount(codes[:, 1], minlength=4).double() / len(codes)
+    assert abs(freq[0].item() - 0.002) < 0.0006
+    assert torch.allclose(freq[1:], probs[1:].double(), atol=0.01)
+
+
 def test_argmax_codes():
     table = make_table()
     encoded = torch.zeros(1, 14)
