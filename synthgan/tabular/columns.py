@@ -61,12 +61,13 @@ def restore_dtype(values: np.ndarray, info: dict[str, Any], name: str) -> pd.Ser
         if "tz" in info:
             out = out.tz_localize("UTC").tz_convert(info["tz"])
         return pd.Series(out, name=name)
-    missing = pd.isna(values)
+    if dtype == "object":  # strings: no conversion (and no costly missing-value scan) needed
+        return pd.Series(values, name=name, dtype=object)
     if dtype in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):
-        if missing.any():  # cannot happen when the input had this dtype; keep values honest
+        if pd.isna(values).any():  # cannot happen when the input had this dtype; stay honest
             return pd.Series(values, name=name).astype(f"{dtype[0].upper()}{dtype[1:]}")
         return pd.Series(np.asarray(values, dtype=np.float64).round().astype(dtype), name=name)
-    if dtype in ("bool",) and not missing.any():
+    if dtype in ("bool",) and not pd.isna(values).any():
         return pd.Series(np.asarray(values, dtype=bool), name=name)
     if dtype in ("Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64"):
         numbers = pd.array(values, dtype="Float64").round()

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from synthgan.core.averaging import WeightAverage, recalibrate_batchnorm
 from synthgan.core.losses import AdversarialLoss, gradient_penalty
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.spans import SpanTable
@@ -44,6 +45,7 @@ class StepOptions:
     gp_every: int
     reuse_fake: bool
     autocast: bool
+    ema_decay: float | None = None
 
 
 def one_hot_conditions(slots: np.ndarray | None, width: int, batch: int, device) -> Tensor:
@@ -76,6 +78,8 @@ class TabularGANSteps:
         self.device = data.device
         self._critic_steps = 0
         self._cached: tuple[Tensor, Tensor, Tensor, Tensor | None] | None = None
+        decay = options.ema_decay
+        self.average = WeightAverage(generator, decay) if decay is not None else None
 
     # -- helpers ---------------------------------------------------------------------------------
     def _autocast(self):
@@ -151,4 +155,19 @@ class TabularGANSteps:
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
+        if self.average is not None:
+            self.average.update()
         return {"generator_loss": float(loss.detach())}
+
+    def final_generator(self, calibration_batches: int = 20) -> nn.Module:
+        """The generator to keep: the trained one, or with ``ema_decay`` its weight average,
+        whose BatchNorm statistics are re-estimated on ``calibration_batches`` batches of
+        training-like inputs (noise and training-by-sampling conditions)."""
+        if self.average is None:
+            return self.generator
+        batches = []
+        for _ in range(calibration_batches):
+            cond, _, _ = self._draw()
+            noise = torch.randn(cond.shape[0], self.options.noise_dim, device=self.device)
+            batches.append(torch.cat([noise, cond], dim=1))
+        return recalibrate_batchnorm(self.average.averaged, batches)

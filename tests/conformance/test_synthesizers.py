@@ -15,14 +15,21 @@ from synthgan import CTGANSynthesizer, ModelFileError, NotFittedError
 
 
 def tiny_ctgan(**kwargs):
+    """synthgan's defaults (speed options and generator averaging on), tiny networks."""
     params = dict(
         epochs=2, batch_size=40, pac=4, embedding_dim=8, generator_dim=(16, 16),
-        discriminator_dim=(16,), verbose=False, random_state=0,
+        discriminator_dim=(16,), verbose=False, random_state=0, autocast=True,
     )  # fmt: skip
     return CTGANSynthesizer(**{**params, **kwargs})
 
 
-SYNTHESIZERS = {"ctgan": tiny_ctgan}
+def tiny_ctgan_reference(**kwargs):
+    """The reference algorithm step for step: the same contract must hold."""
+    options = dict(gp_every=1, reuse_fake=False, autocast=False, ema_decay=None)
+    return tiny_ctgan(**{**options, **kwargs})
+
+
+SYNTHESIZERS = {"ctgan": tiny_ctgan, "ctgan_reference": tiny_ctgan_reference}
 
 
 @pytest.fixture(params=sorted(SYNTHESIZERS))
