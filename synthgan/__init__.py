@@ -5,6 +5,7 @@ Public API::
     from synthgan import CTGANSynthesizer, load
     model = CTGANSynthesizer(epochs=300).fit(df)
     synthetic = model.sample(1000)
+    report = synthgan.evaluate(df, synthetic, holdout=holdout, target="income")
     model.save("model.synthgan"); same = load("model.synthgan")
 """
 
@@ -23,9 +24,27 @@ __all__ = [
     "BaseSynthesizer",
     "CTGANSynthesizer",
     "DataValidationError",
+    "EvaluationReport",
     "ModelFileError",
     "NotFittedError",
     "PrivacyBudgetError",
     "__version__",
+    "evaluate",
+    "evaluate_images",
     "load",
 ]
+
+# The evaluation imports scikit-learn and sdmetrics: loaded on first use, not on import synthgan.
+_LAZY = {
+    "evaluate": "synthgan.evaluation.api",
+    "evaluate_images": "synthgan.evaluation.api",
+    "EvaluationReport": "synthgan.evaluation.report",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'synthgan' has no attribute {name!r}")

@@ -1,9 +1,32 @@
-"""Evaluation of synthetic data: fidelity (sdmetrics quality) and utility (TSTR).
+"""Evaluation of synthetic data: fidelity, utility and privacy leakage, for tables and images.
 
-Every metric takes plain DataFrames, so it works with any synthesizer's ``sample`` output.
+Every metric takes plain data (DataFrames, image arrays), so it works with the output of any
+synthesizer, synthgan's or not. :func:`evaluate` and :func:`evaluate_images` gather every figure
+into an :class:`EvaluationReport` (dict, JSON, one-line summary, self-contained HTML).
 """
 
-from synthgan.evaluation.fidelity import class_balance, quality_scores, sdmetrics_metadata
-from synthgan.evaluation.utility import TSTR_MODELS, tstr_scores
+from synthgan.evaluation.api import evaluate, evaluate_images
+from synthgan.evaluation.fidelity import (
+    class_balance,
+    detection_scores,
+    quality_scores,
+    sdmetrics_metadata,
+)
+from synthgan.evaluation.report import LEAKAGE_THRESHOLDS, EvaluationReport, leakage_verdict
+from synthgan.evaluation.utility import REGRESSION_MODELS, TSTR_MODELS, tstr_scores, utility_scores
 
-__all__ = ["TSTR_MODELS", "class_balance", "quality_scores", "sdmetrics_metadata", "tstr_scores"]
+__all__ = [
+    "LEAKAGE_THRESHOLDS",
+    "REGRESSION_MODELS",
+    "TSTR_MODELS",
+    "EvaluationReport",
+    "class_balance",
+    "detection_scores",
+    "evaluate",
+    "evaluate_images",
+    "leakage_verdict",
+    "quality_scores",
+    "sdmetrics_metadata",
+    "tstr_scores",
+    "utility_scores",
+]

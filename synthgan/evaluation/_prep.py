@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils import check_random_state
 
 
@@ -34,3 +39,53 @@ def check_columns(frame: pd.DataFrame, required: list, frame_name: str) -> None:
             f"The {frame_name} frame lacks column(s) {missing}; it has {list(frame.columns)}. "
             "Pass frames with the same columns (the synthesizer should preserve the schema)."
         )
+
+
+# -- features for the downstream models (utility, detection) ------------------------------------
+MISSING = "__missing__"
+MAX_CATEGORIES = 50  # one-hot width cap per column; rarer values share an "infrequent" column
+
+
+def _is_model_numeric(series: pd.Series) -> bool:
+    return is_numeric_feature(series) or ptypes.is_datetime64_any_dtype(series.dtype)
+
+
+def split_numeric(frame: pd.DataFrame, features: list, *others: pd.DataFrame) -> tuple[list, list]:
+    """Split ``features`` into (numeric, categorical).
+
+    A column is numeric (numbers and datetimes) only if it is numeric in every frame given;
+    otherwise every frame compares it as strings, so a generator that writes "3" where the
+    data had 3 is not penalised by a type mismatch.
+    """
+    frames = (frame, *others)
+    numeric = [c for c in features if all(_is_model_numeric(f[c]) for f in frames)]
+    return numeric, [c for c in features if c not in numeric]
+
+
+def as_model_frame(frame: pd.DataFrame, categorical: list) -> pd.DataFrame:
+    """A copy the sklearn preprocessing accepts: datetimes as float seconds since the epoch,
+    categorical columns as strings with missing values as their own category."""
+    out = frame.copy()
+    for col in out.columns:
+        if ptypes.is_datetime64_any_dtype(out[col].dtype):
+            stamps = out[col]
+            if getattr(stamps.dt, "tz", None) is not None:
+                stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+            seconds = stamps.astype("datetime64[ns]").astype("int64").astype(float) / 1e9
+            out[col] = seconds.where(stamps.notna(), np.nan)
+        elif col in categorical:
+            values = out[col].astype(object)
+            out[col] = values.where(values.notna(), MISSING).astype(str)
+        elif ptypes.is_extension_array_dtype(out[col].dtype):  # Int64 etc.: float with NaN
+            out[col] = out[col].astype("float64")
+    return out
+
+
+def feature_preprocessor(numeric: list, categorical: list) -> ColumnTransformer:
+    """Median-impute and standardise numbers; one-hot categories (unknown ones ignored, at most
+    ``MAX_CATEGORIES`` columns per feature so ID-like columns keep memory bounded)."""
+    num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
+    cat = OneHotEncoder(
+        handle_unknown="infrequent_if_exist", max_categories=MAX_CATEGORIES, sparse_output=False
+    )
+    return ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)])

@@ -1,28 +1,44 @@
-"""Machine-learning utility: train on synthetic, test on real (TSTR)."""
+"""Machine-learning utility: train on synthetic, test on real (TSTR), against train-real-test-real
+(TRTR), and the augmentation gain of adding synthetic rows to the real ones.
+
+Classification targets are scored with accuracy, macro-F1 and ROC-AUC; numeric targets (more
+than ``REGRESSION_MIN_UNIQUE`` distinct numbers) with R² and RMSE. The models are logistic /
+ridge regression, random forest and histogram gradient boosting, plus xgboost when it is
+installed (it is not a dependency).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import warnings
 from collections.abc import Callable, Iterable
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from pandas.api import types as ptypes
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import accuracy_score, f1_score, mean_squared_error, r2_score, roc_auc_score
 
-from synthgan.evaluation._prep import check_columns, is_numeric_feature, subsample
+from synthgan.evaluation._prep import (
+    as_model_frame,
+    check_columns,
+    feature_preprocessor,
+    split_numeric,
+    subsample,
+)
 
-__all__ = ["TSTR_MODELS", "tstr_scores"]
+__all__ = ["REGRESSION_MODELS", "TSTR_MODELS", "tstr_scores", "utility_scores"]
 
-_MISSING = "__missing__"
+REGRESSION_MIN_UNIQUE = 10
 
-# Registry of the downstream classifiers: name -> factory(random_state). n_jobs=1 throughout,
+# Registries of the downstream models: name -> factory(random_state). n_jobs=1 throughout,
 # because the benchmark machine has 2 cores and a synthesizer may be training beside us.
 TSTR_MODELS: dict[str, Callable[[int], object]] = {
     "logistic_regression": lambda seed: LogisticRegression(max_iter=1000),
@@ -31,33 +47,45 @@ TSTR_MODELS: dict[str, Callable[[int], object]] = {
     ),
     "hist_gradient_boosting": lambda seed: HistGradientBoostingClassifier(random_state=seed),
 }
+REGRESSION_MODELS: dict[str, Callable[[int], object]] = {
+    "ridge_regression": lambda seed: Ridge(alpha=1.0),
+    "random_forest": lambda seed: RandomForestRegressor(
+        n_estimators=100, n_jobs=1, random_state=seed
+    ),
+    "hist_gradient_boosting": lambda seed: HistGradientBoostingRegressor(random_state=seed),
+}
+if importlib.util.find_spec("xgboost") is not None:  # optional: used when installed
+    TSTR_MODELS["xgboost"] = lambda seed: __import__("xgboost").XGBClassifier(
+        n_estimators=200, n_jobs=1, random_state=seed
+    )
+    REGRESSION_MODELS["xgboost"] = lambda seed: __import__("xgboost").XGBRegressor(
+        n_estimators=200, n_jobs=1, random_state=seed
+    )
 
 
-def _split_features(train: pd.DataFrame, test: pd.DataFrame, target: str):
-    """Feature names, split into (numeric, categorical) from the dtypes of both frames."""
+def infer_task(target: pd.Series) -> str:
+    """``"regression"`` for a numeric target with more than ``REGRESSION_MIN_UNIQUE`` distinct
+    values, else ``"classification"``."""
+    numeric = ptypes.is_numeric_dtype(target.dtype) and not ptypes.is_bool_dtype(target.dtype)
+    if numeric and target.nunique(dropna=True) > REGRESSION_MIN_UNIQUE:
+        return "regression"
+    return "classification"
+
+
+def _registry(task: str) -> dict:
+    if task not in ("classification", "regression"):
+        raise ValueError(f"task must be 'classification' or 'regression', got {task!r}.")
+    return TSTR_MODELS if task == "classification" else REGRESSION_MODELS
+
+
+def _features(train: pd.DataFrame, test: pd.DataFrame, target: str):
+    """Design matrices of both frames, one preprocessing fitted on ``train``."""
     features = [c for c in test.columns if c != target]
     check_columns(train, [*features, target], "training")
-    # A column counts as numeric only if it is numeric in both frames; otherwise both sides are
-    # compared as strings, so a generator that emits "3" where the data had 3 is not penalised.
-    numeric = [c for c in features if is_numeric_feature(train[c]) and is_numeric_feature(test[c])]
-    categorical = [c for c in features if c not in numeric]
-    return numeric, categorical
-
-
-def _as_strings(frame: pd.DataFrame, columns: list) -> pd.DataFrame:
-    """Categorical columns as plain strings with missing values as their own category."""
-    out = frame.copy()
-    for col in columns:
-        values = out[col].astype(object)
-        out[col] = values.where(values.notna(), _MISSING).astype(str)
-    return out
-
-
-def _preprocessor(numeric: list, categorical: list) -> ColumnTransformer:
-    """One preprocessing for every model: impute + scale numbers, one-hot categories."""
-    num = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
-    cat = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-    return ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)])
+    numeric, categorical = split_numeric(train, features, test)
+    prep = feature_preprocessor(numeric, categorical)
+    x_train = prep.fit_transform(as_model_frame(train[features], categorical))
+    return x_train, prep.transform(as_model_frame(test[features], categorical))
 
 
 def _encode_target(train_y: pd.Series, test_y: pd.Series):
@@ -116,11 +144,48 @@ def _score(y_test: np.ndarray, pred: np.ndarray, proba: np.ndarray, auc_ok: bool
 
 def _drop_missing_target(frame: pd.DataFrame, target: str, name: str) -> pd.DataFrame:
     if target not in frame.columns:
-        raise ValueError(f"Target column {target!r} is not in the {name} frame.")
+        raise ValueError(
+            f"Target column {target!r} is not in the {name} frame; it has {list(frame.columns)}."
+        )
     kept = frame[frame[target].notna()]
     if len(kept) == 0:
         raise ValueError(f"The {name} frame has no rows with a value in target {target!r}.")
     return kept
+
+
+def _classification(train, test, target, models, seed) -> dict:
+    labels, y_train, y_test = _encode_target(train[target], test[target])
+    x_train, x_test = _features(train, test, target)
+    if len(np.unique(y_train)) == 1:
+        warnings.warn(
+            "TSTR: the training frame holds only one class; every model predicts it.",
+            UserWarning,
+            stacklevel=3,
+        )
+    reason = _auc_undefined_reason(y_train, y_test, labels)
+    if reason:
+        warnings.warn(f"TSTR roc_auc is NaN: {reason}.", UserWarning, stacklevel=3)
+    results = {}
+    for name in models:
+        pred, proba = _fit_predict(name, x_train, y_train, x_test, len(labels), seed)
+        results[name] = _score(y_test, pred, proba, auc_ok=reason is None)
+    return results
+
+
+def _regression(train, test, target, models, seed) -> dict:
+    y_train = pd.to_numeric(train[target], errors="coerce").to_numpy(dtype=float)
+    y_test = pd.to_numeric(test[target], errors="coerce").to_numpy(dtype=float)
+    if np.isnan(y_train).any() or np.isnan(y_test).any():
+        raise ValueError(f"Regression target {target!r} holds values that are not numbers.")
+    x_train, x_test = _features(train, test, target)
+    results = {}
+    for name in models:
+        pred = REGRESSION_MODELS[name](seed).fit(x_train, y_train).predict(x_test)
+        results[name] = {
+            "r2": float(r2_score(y_test, pred)),
+            "rmse": float(np.sqrt(mean_squared_error(y_test, pred))),
+        }
+    return results
 
 
 def tstr_scores(
@@ -128,18 +193,20 @@ def tstr_scores(
     test_real: pd.DataFrame,
     target: str,
     *,
-    models: Iterable[str] = ("logistic_regression", "random_forest", "hist_gradient_boosting"),
+    models: Iterable[str] | None = None,
+    task: str | None = None,
     random_state: int = 0,
     max_train_rows: int | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Train classifiers on ``train_synth`` and score them on ``test_real`` (TSTR).
+    """Train models on ``train_synth`` and score them on ``test_real`` (TSTR).
 
     Pass the real training frame as ``train_synth`` to get the train-real-test-real (TRTR)
-    reference. One preprocessing, fitted on the training frame, feeds every model: numeric
-    columns are median-imputed and standardised, the others one-hot encoded with missing values
-    as a category and unknown test categories ignored. The target is encoded over the union of
-    labels of both frames, so a synthetic frame that misses a class still scores: its
-    ``roc_auc`` is then NaN and a ``UserWarning`` says why.
+    reference. One preprocessing, fitted on the training frame, feeds every model: numeric and
+    datetime columns are median-imputed and standardised, the others one-hot encoded (missing
+    values as a category, unknown test categories ignored, at most 50 columns per feature).
+    For classification the target is encoded over the union of labels of both frames, so a
+    synthetic frame that misses a class still scores: its ``roc_auc`` is then NaN and a
+    ``UserWarning`` says why.
 
     Parameters
     ----------
@@ -148,9 +215,11 @@ def tstr_scores(
     test_real : DataFrame
         Real holdout; its columns other than ``target`` are the features.
     target : str
-        Classification target column.
-    models : iterable of str
-        Names from ``TSTR_MODELS``.
+        Target column.
+    models : iterable of str, optional
+        Names from ``TSTR_MODELS`` (classification) or ``REGRESSION_MODELS``; default all.
+    task : {"classification", "regression"}, optional
+        Inferred from the real target when omitted (see :func:`infer_task`).
     random_state : int, default 0
         Seed of the models and of the ``max_train_rows`` subsample.
     max_train_rows : int, optional
@@ -159,31 +228,75 @@ def tstr_scores(
     Returns
     -------
     dict
-        ``{model: {"accuracy", "macro_f1", "roc_auc"}}``.
+        ``{model: {"accuracy", "macro_f1", "roc_auc"}}`` or ``{model: {"r2", "rmse"}}``.
     """
-    unknown = [m for m in models if m not in TSTR_MODELS]
+    test = _drop_missing_target(test_real, target, "test")
+    task = task or infer_task(test[target])
+    registry = _registry(task)
+    models = list(registry) if models is None else list(models)
+    unknown = [m for m in models if m not in registry]
     if unknown:
-        raise ValueError(f"Unknown TSTR model(s) {unknown}; choose from {sorted(TSTR_MODELS)}.")
+        raise ValueError(f"Unknown {task} model(s) {unknown}; choose from {sorted(registry)}.")
     train = _drop_missing_target(
         subsample(train_synth, max_train_rows, random_state), target, "training"
     )
-    test = _drop_missing_target(test_real, target, "test")
-    numeric, categorical = _split_features(train, test, target)
-    labels, y_train, y_test = _encode_target(train[target], test[target])
-    prep = _preprocessor(numeric, categorical)
-    x_train = prep.fit_transform(_as_strings(train, categorical))
-    x_test = prep.transform(_as_strings(test, categorical))
-    if len(np.unique(y_train)) == 1:
-        warnings.warn(
-            "TSTR: the training frame holds only one class; every model predicts it.",
-            UserWarning,
-            stacklevel=2,
-        )
-    reason = _auc_undefined_reason(y_train, y_test, labels)
-    if reason:
-        warnings.warn(f"TSTR roc_auc is NaN: {reason}.", UserWarning, stacklevel=2)
-    results = {}
-    for name in models:
-        pred, proba = _fit_predict(name, x_train, y_train, x_test, len(labels), random_state)
-        results[name] = _score(y_test, pred, proba, auc_ok=reason is None)
-    return results
+    fit = _classification if task == "classification" else _regression
+    return fit(train, test, target, models, random_state)
+
+
+def _differences(a: dict, b: dict) -> dict:
+    """``a - b`` for every model and metric present in both (None where either is NaN)."""
+    out = {}
+    for model, metrics in a.items():
+        out[model] = {}
+        for key, value in metrics.items():
+            diff = value - b[model][key]
+            out[model][key] = None if np.isnan(diff) else float(diff)
+    return out
+
+
+def utility_scores(
+    real_train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    test: pd.DataFrame,
+    target: str,
+    *,
+    models: Iterable[str] | None = None,
+    task: str | None = None,
+    max_train_rows: int | None = None,
+    random_state: int = 0,
+) -> dict:
+    """TSTR against TRTR, and the augmentation gain of real + synthetic over real alone.
+
+    Every model is trained three times (on ``synthetic``, on ``real_train``, and on both
+    concatenated) and scored on the same real ``test`` frame, which the synthesizer must not
+    have seen.
+
+    Returns
+    -------
+    dict
+        ``task``, ``target``, ``n_test``, ``tstr``, ``trtr``, ``augmented`` (per-model metric
+        dicts), ``tstr_minus_trtr`` and ``augmentation_gain`` (``augmented - trtr``: positive
+        means the synthetic rows helped).
+    """
+    test = _drop_missing_target(test, target, "test")
+    task = task or infer_task(test[target])
+    options = {"models": models, "task": task, "random_state": random_state}
+    real = subsample(real_train, max_train_rows, random_state)
+    synth = subsample(synthetic, max_train_rows, random_state)
+    tstr = tstr_scores(synth, test, target, **options)
+    trtr = tstr_scores(real, test, target, **options)
+    both = pd.concat([real, synth[list(real.columns)]], ignore_index=True)
+    augmented = tstr_scores(both, test, target, **options)
+    return {
+        "task": task,
+        "target": target,
+        "n_test": len(test),
+        "n_train_real": len(real),
+        "n_train_synthetic": len(synth),
+        "tstr": tstr,
+        "trtr": trtr,
+        "augmented": augmented,
+        "tstr_minus_trtr": _differences(tstr, trtr),
+        "augmentation_gain": _differences(augmented, trtr),
+    }

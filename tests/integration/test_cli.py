@@ -240,24 +240,58 @@ def test_demo_command_passes_its_options(monkeypatch, tmp_path, capsys):
     assert calls == [((str(tmp_path),), {"epochs": 3})]
 
 
+def test_evaluate_writes_html_and_json(data_dir, tmp_path, capsys):
+    adult = load_adult().sample(1200, random_state=1).reset_index(drop=True)
+    write_table(adult.iloc[:600], tmp_path / "real.parquet")
+    write_table(adult.iloc[600:900], tmp_path / "synthetic.csv")
+    write_table(adult.iloc[900:], tmp_path / "holdout.parquet")
+    args = [
+        "evaluate",
+        "--real", tmp_path / "real.parquet",
+        "--synthetic", tmp_path / "synthetic.csv",
+        "--holdout", tmp_path / "holdout.parquet",
+        "--target", "income",
+        "-o", tmp_path / "report.html",
+        "--json", tmp_path / "report.json",
+    ]  # fmt: skip
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    assert "membership_inference_auc=" in out and "leakage=" in out
+    figures = json.loads((tmp_path / "report.json").read_text())
+    assert figures["data"]["holdout_rows"] == 300
+    assert 0.3 < figures["headline"]["membership_inference_auc"] < 0.7
+    assert "Leakage verdict" in (tmp_path / "report.html").read_text()
+    # Outputs are checked first: existing files need --overwrite; inputs are never replaced.
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "exists" in err
+    code, _, err = run(capsys, *args[:-2], "--json", tmp_path / "real.parquet", "--overwrite")
+    assert code == 2 and "input" in err
+    code, _, err = run(capsys, *args[:-4])
+    assert code == 2 and "Give an output" in err
+
+
 @pytest.mark.filterwarnings("ignore:batch_size=500 exceeds")
 def test_run_demo_smoke(tmp_path, capsys):
-    summary = workflows.run_demo(tmp_path / "out", epochs=1, rows=300, verbose=True)
+    summary = workflows.run_demo(tmp_path / "out", epochs=1, rows=600, verbose=True)
     out = capsys.readouterr().out
     output = tmp_path / "out" / "synthetic_adult.parquet"
     assert summary["output_path"] == output.resolve()
     synthetic = read_table(output)
-    assert synthetic.shape == (300, 15)
-    assert summary["rows"] == 300 and summary["epochs"] == 1
+    assert synthetic.shape == (480, 15)  # trained on the 80% split of the 600 rows
+    assert summary["rows"] == 480 and summary["holdout_rows"] == 120 and summary["epochs"] == 1
     for key in ("overall", "column_shapes", "column_pair_trends"):
         assert 0 <= summary["quality"][key] <= 1
     assert 0 <= summary["income_share"]["synthetic"] <= 1
-    assert summary["income_share"]["real"] == pytest.approx(real_share(rows=300))
-    for text in ("fit time", "sampling time", "quality overall", "column pair trends", ">50K"):
+    assert summary["income_share"]["real"] == pytest.approx(real_share(rows=600), abs=0.01)
+    for text in ("fit time", "quality overall", "column pair trends", "membership", "report"):
         assert text in out
-    assert str(output.resolve()) in out
-    # A second run replaces the demo's own output.
-    workflows.run_demo(tmp_path / "out", epochs=1, rows=300, verbose=False)
+    report = tmp_path / "out" / "evaluation_report.html"
+    assert summary["report_path"] == report.resolve()
+    assert "Privacy leakage" in report.read_text()
+    figures = json.loads((tmp_path / "out" / "evaluation_report.json").read_text())
+    assert figures["utility"]["target"] == "income"
+    # A second run replaces the demo's own outputs.
+    workflows.run_demo(tmp_path / "out", epochs=1, rows=600, verbose=False)
 
 
 def real_share(*, rows: int) -> float:

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgan.evaluation import class_balance, quality_scores, sdmetrics_metadata
+from synthgan.evaluation import class_balance, detection_scores, quality_scores, sdmetrics_metadata
 
 
 def _shuffle_columns(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
@@ -112,3 +112,45 @@ def test_class_balance_on_adult(adult):
     shares = class_balance(adult, "income")
     assert shares[">50K"] == pytest.approx(0.241, abs=0.001)
     assert sum(shares.values()) == pytest.approx(1.0)
+
+
+# -- per-column / per-pair details and detection ------------------------------------------------
+def test_quality_details_list_every_column_and_scored_pairs(adult_split):
+    train, holdout = adult_split
+    scores = quality_scores(train, holdout, max_rows=2000, details=True)
+    assert set(scores["columns"]) == set(train.columns)
+    assert all(0 <= c["score"] <= 1 for c in scores["columns"].values())
+    scored = [p["score"] for p in scores["pairs"] if p["score"] is not None]
+    assert scored and all(0 <= s <= 1 for s in scored)
+    n = train.shape[1]
+    assert len(scores["pairs"]) == n * (n - 1) // 2
+    # The property score is the mean of the scored pairs.
+    assert np.mean(scored) == pytest.approx(scores["column_pair_trends"], abs=1e-9)
+
+
+def test_detection_cannot_tell_real_holdout_from_train(adult_split):
+    train, holdout = adult_split
+    scores = detection_scores(train, holdout, max_rows=3000)
+    for model in ("logistic_regression", "gradient_boosting"):
+        assert abs(scores[model]["roc_auc"] - 0.5) < 0.05
+    assert scores["score"] > 0.85
+    assert scores["n_rows_used"] == 3000
+
+
+def test_detection_catches_shuffled_columns(adult_split):
+    train, _ = adult_split
+    scores = detection_scores(train, _shuffle_columns(train), max_rows=3000)
+    # Marginals are perfect, so only a model of interactions can tell: boosting does.
+    assert scores["gradient_boosting"]["roc_auc"] > 0.75
+    assert scores["score"] < 0.5
+
+
+def test_detection_handles_dates_missing_values_and_ids(mixed_frame):
+    frame = mixed_frame.assign(id=[f"user-{i}" for i in range(len(mixed_frame))])
+    shifted = frame.assign(f=frame["f"] + 10.0, id=[f"other-{i}" for i in range(len(frame))])
+    scores = detection_scores(frame, shifted, max_rows=None)
+    assert scores["gradient_boosting"]["roc_auc"] > 0.9  # the mean shift of "f" is visible
+    with pytest.raises(ValueError, match="detection model"):
+        detection_scores(frame, frame, models=["svm"])
+    with pytest.raises(ValueError, match="at least 6 rows"):
+        detection_scores(frame.iloc[:2], frame.iloc[:2])

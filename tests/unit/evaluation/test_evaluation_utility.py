@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgan.evaluation import TSTR_MODELS, tstr_scores
+from synthgan.evaluation import REGRESSION_MODELS, TSTR_MODELS, tstr_scores, utility_scores
 
 MODELS = tuple(TSTR_MODELS)
 
@@ -112,9 +112,60 @@ def test_max_train_rows_and_seed_are_reproducible():
 
 def test_bad_arguments_are_explained():
     train, test = _toy(50, 0), _toy(50, 1)
-    with pytest.raises(ValueError, match="Unknown TSTR model"):
+    with pytest.raises(ValueError, match="Unknown classification model"):
         tstr_scores(train, test, "y", models=["svm"])
     with pytest.raises(ValueError, match=r"training frame lacks column\(s\) \['colour'\]"):
         tstr_scores(train.drop(columns="colour"), test, "y")
     with pytest.raises(ValueError, match="Target column 'z'"):
         tstr_scores(train, test, "z")
+
+
+# -- regression targets and the augmentation gain -----------------------------------------------
+def _regression_frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    group = rng.choice(["a", "b"], size=n)
+    day = pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    y = 3 * x + np.where(group == "a", 2.0, -2.0) + rng.normal(scale=0.3, size=n)
+    return pd.DataFrame({"x": x, "group": group, "day": day, "y": y})
+
+
+def test_numeric_target_is_scored_as_regression():
+    train, test = _regression_frame(600, 0), _regression_frame(300, 1)
+    scores = tstr_scores(train, test, "y")
+    assert set(scores) == set(REGRESSION_MODELS)
+    for metrics in scores.values():
+        assert set(metrics) == {"r2", "rmse"}
+        assert metrics["r2"] > 0.9
+        assert 0 < metrics["rmse"] < 1.0
+    noise = train.assign(y=np.random.default_rng(2).permutation(train["y"].to_numpy()))
+    assert (
+        tstr_scores(noise, test, "y", models=["ridge_regression"])["ridge_regression"]["r2"] < 0.05
+    )
+
+
+def test_task_can_be_forced_and_is_checked():
+    train, test = _regression_frame(300, 0), _regression_frame(100, 1)
+    train["y"], test["y"] = (train["y"] > 0).astype(int), (test["y"] > 0).astype(int)
+    assert (
+        "accuracy"
+        in tstr_scores(train, test, "y", models=["logistic_regression"])["logistic_regression"]
+    )
+    with pytest.raises(ValueError, match="task must be"):
+        tstr_scores(train, test, "y", task="ranking")
+
+
+def test_utility_scores_report_tstr_trtr_and_augmentation_gain(adult_parts):
+    part_a, part_b, holdout = adult_parts
+    # "Synthetic" rows that carry no signal: labels shuffled. Adding them should not help.
+    noise = part_b.assign(income=np.random.default_rng(0).permutation(part_b["income"].to_numpy()))
+    scores = utility_scores(part_a, noise, holdout, "income", models=["logistic_regression"])
+    assert scores["task"] == "classification" and scores["n_test"] == len(holdout)
+    trtr, tstr = scores["trtr"]["logistic_regression"], scores["tstr"]["logistic_regression"]
+    gap = scores["tstr_minus_trtr"]["logistic_regression"]
+    assert gap["accuracy"] == pytest.approx(tstr["accuracy"] - trtr["accuracy"])
+    assert gap["roc_auc"] < -0.2  # shuffled labels are useless alone
+    assert scores["augmentation_gain"]["logistic_regression"]["roc_auc"] < 0.01
+    # Fresh real rows as "synthetic": augmenting with them does not hurt.
+    real = utility_scores(part_a, part_b, holdout, "income", models=["logistic_regression"])
+    assert real["augmentation_gain"]["logistic_regression"]["roc_auc"] > -0.01

@@ -1,0 +1,292 @@
+"""Render an evaluation report as one self-contained HTML page (private).
+
+Plots are drawn with matplotlib (Agg backend) into PNGs embedded as base64 data URIs, and the
+style sheet is inline, so the file opens anywhere without network access.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping
+from datetime import datetime, timezone
+
+import numpy as np
+
+# Headline figures: key -> (label, what is good).
+_HEADLINE = {
+    "column_shapes": ("Column shapes", "1 is ideal"),
+    "column_pair_trends": ("Column pair trends", "1 is ideal"),
+    "detection_auc": ("Detection ROC-AUC", "0.5 is ideal"),
+    "tstr_accuracy": ("TSTR accuracy (best model)", "compare with TRTR"),
+    "trtr_accuracy": ("TRTR accuracy (best model)", "real-data reference"),
+    "tstr_r2": ("TSTR R² (best model)", "compare with TRTR"),
+    "trtr_r2": ("TRTR R² (best model)", "real-data reference"),
+    "membership_inference_auc": ("Membership inference AUC", "0.5 is ideal"),
+    "share_closer_to_train": ("Share closer to train", "0.5 is ideal"),
+    "exact_copy_rate": ("Exact-copy rate", "compare with holdout"),
+    "epsilon": ("DP ε", "smaller is more private"),
+    "frechet_distance": ("Fréchet distance", "0 is ideal"),
+    "kid": ("KID", "0 is ideal"),
+    "precision": ("Precision", "1 is ideal"),
+    "recall": ("Recall", "1 is ideal"),
+    "coverage": ("Coverage", "1 is ideal"),
+    "memorisation_share": ("Memorisation share", "0.5 is ideal"),
+    "tstr_image_accuracy": ("Train-on-generated accuracy", "compare with TRTR"),
+}
+_COLOURS = {"low": "#2e7d32", "elevated": "#ef6c00", "high": "#c62828", None: "#546e7a"}
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;
+max-width:1100px;color:#222;line-height:1.45;padding:0 1em}
+h1{margin-bottom:.2em}h2{border-bottom:2px solid #eee;padding-bottom:.2em;margin-top:1.6em}
+.meta{color:#666}.cards{display:flex;flex-wrap:wrap;gap:.8em;margin:1em 0}
+.card{border:1px solid #ddd;border-radius:8px;padding:.6em .9em;min-width:150px}
+.card .v{font-size:1.5em;font-weight:600}.card .l{font-size:.85em;color:#555}
+.card .i{font-size:.75em;color:#888}.verdict{border-left:6px solid;padding:.6em 1em;
+background:#fafafa;margin:1em 0}table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}th{background:#f5f5f5}
+td.n{text-align:right;font-variant-numeric:tabular-nums}img{max-width:100%}
+.note{font-size:.9em;color:#444}
+"""
+
+
+def render_html(results: Mapping) -> str:
+    """The whole page for a report dict (see :class:`EvaluationReport`)."""
+    body = [_header(results), _cards(results.get("headline", {})), _verdict(results)]
+    for key, title in (
+        ("fidelity", "Fidelity"),
+        ("utility", "Utility"),
+        ("privacy", "Privacy leakage"),
+        ("differential_privacy", "Differential privacy"),
+        ("images", "Images"),
+    ):
+        if results.get(key) is not None:
+            body.append(f"<h2>{title}</h2>" + _section(key, results[key], results))
+    body.append(_notes(results))
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>synthgan evaluation report</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+
+
+def _header(results: Mapping) -> str:
+    data = results.get("data", {})
+    when = results.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    sizes = ", ".join(
+        f"{html.escape(str(k))}: {_fmt(v)}" for k, v in data.items() if k != "columns"
+    )
+    return (
+        f"<h1>synthgan evaluation report</h1><p class='meta'>{html.escape(str(when))} · "
+        f"synthgan {html.escape(str(results.get('synthgan_version', '')))} · {sizes}</p>"
+    )
+
+
+def _cards(headline: Mapping) -> str:
+    cards = []
+    for key, value in headline.items():
+        label, ideal = _HEADLINE.get(key, (key, ""))
+        cards.append(
+            f"<div class='card'><div class='v'>{_fmt(value)}</div><div class='l'>"
+            f"{html.escape(label)}</div><div class='i'>{html.escape(ideal)}</div></div>"
+        )
+    return f"<div class='cards'>{''.join(cards)}</div>"
+
+
+def _verdict(results: Mapping) -> str:
+    verdict = results.get("verdict")
+    if not verdict:
+        return ""
+    colour = _COLOURS.get(verdict.get("level"), _COLOURS[None])
+    rows = "".join(
+        f"<tr><td>{html.escape(f['figure'])}</td><td class='n'>{_fmt(f['value'])}</td>"
+        f"<td style='color:{_COLOURS[f['level']]}'>{f['level']}</td>"
+        f"<td class='n'>{' / '.join(_fmt(t) for t in verdict['thresholds'][f['figure']])}</td></tr>"
+        for f in verdict.get("findings", [])
+    )
+    table = (
+        "<table><tr><th>figure</th><th>value</th><th>level</th><th>elevated / high above</th>"
+        f"</tr>{rows}</table>"
+        if rows
+        else ""
+    )
+    return (
+        f"<div class='verdict' style='border-color:{colour}'><b>Leakage verdict: "
+        f"{html.escape(str(verdict.get('level')))}</b><p>{html.escape(verdict['text'])}</p>"
+        f"{table}</div>"
+    )
+
+
+def _section(key: str, section, results: Mapping) -> str:
+    if isinstance(section, Mapping) and "skipped" in section:
+        return f"<p class='note'>Skipped: {html.escape(str(section['skipped']))}</p>"
+    plots = results.get("plots", {})
+    parts = []
+    if key == "fidelity":
+        parts += [_img(_column_plots(plots.get("columns", [])), "real vs synthetic per column")]
+        parts += [_img(_heatmap(plots.get("pair_trends")), "column pair trends")]
+    if key == "utility":
+        parts.append(_utility_table(section))
+    if key == "privacy":
+        parts.append(_img(_dcr_plot(section.get("dcr", {})), "distance to closest record"))
+    if key == "images":
+        for name, png in plots.get("image_grids", {}).items():
+            parts.append(f"<h3>{html.escape(name)}</h3>" + _img_tag(png, name))
+    parts.append(_table(section))
+    return "".join(p for p in parts if p)
+
+
+# -- tables -------------------------------------------------------------------------------------
+def _flatten(obj, prefix: str = "") -> list[tuple[str, object]]:
+    rows = []
+    for key, value in obj.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            rows += _flatten(value, name + ".")
+        elif isinstance(value, (list, tuple)) and len(value) > 8:
+            continue  # distributions: shown as plots
+        else:
+            rows.append((name, value))
+    return rows
+
+
+def _table(section) -> str:
+    if not isinstance(section, Mapping):
+        return f"<p>{html.escape(str(section))}</p>"
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td class='n'>{html.escape(_fmt(v))}</td></tr>"
+        for k, v in _flatten(section)
+        if not k.startswith(("pairs", "columns."))
+    )
+    return f"<details><summary>All figures</summary><table>{rows}</table></details>"
+
+
+def _utility_table(utility: Mapping) -> str:
+    setups = [s for s in ("trtr", "tstr", "augmented") if s in utility]
+    if not setups:
+        return ""
+    models = list(utility[setups[0]])
+    metrics = list(utility[setups[0]][models[0]])
+    head = "".join(f"<th>{s.upper()} {m}</th>" for s in setups for m in metrics)
+    rows = "".join(
+        f"<tr><td>{html.escape(model)}</td>"
+        + "".join(
+            f"<td class='n'>{_fmt(utility[s][model][m])}</td>" for s in setups for m in metrics
+        )
+        + "</tr>"
+        for model in models
+    )
+    return (
+        f"<table><tr><th>model</th>{head}</tr>{rows}</table><p class='note'>TRTR: trained on the "
+        "real training data; TSTR: trained on synthetic data; augmented: real + synthetic. All "
+        "tested on the same real holdout.</p>"
+    )
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) >= 1000 or 0 < abs(value) < 0.001 else f"{value:.3f}"
+    if value is None:
+        return "–"
+    return str(value)
+
+
+# -- plots --------------------------------------------------------------------------------------
+def _figure(nrows: int = 1, ncols: int = 1, size=(6.0, 3.2)):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(size[0] * ncols / max(ncols, 1), size[1] * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    return fig, axes
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=90)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _img(png: str | None, alt: str) -> str:
+    return _img_tag(png, alt) if png else ""
+
+
+def _img_tag(png: str, alt: str) -> str:
+    return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{png}'>"
+
+
+def _column_plots(columns: list) -> str | None:
+    if not columns:
+        return None
+    ncols = 3
+    nrows = -(-len(columns) // ncols)
+    fig, axes = _figure(nrows, ncols, size=(11.0, 2.4))
+    for ax, col in zip(axes.flat, columns, strict=False):
+        x = np.arange(len(col["real"]))
+        width = 0.4
+        ax.bar(x - width / 2, col["real"], width, label="real", color="#1f77b4")
+        ax.bar(x + width / 2, col["synthetic"], width, label="synthetic", color="#ff7f0e")
+        ax.set_title(col["column"], fontsize=9)
+        ax.set_xticks(x[:: max(1, len(x) // 6)])
+        ax.set_xticklabels(col["labels"][:: max(1, len(x) // 6)], fontsize=6, rotation=30)
+        ax.tick_params(axis="y", labelsize=6)
+    for ax in list(axes.flat)[len(columns) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    return _png(fig)
+
+
+def _heatmap(data: Mapping | None) -> str | None:
+    if not data or not data.get("columns"):
+        return None
+    names = data["columns"]
+    matrix = np.array(
+        [[np.nan if v is None else v for v in row] for row in data["matrix"]], dtype=float
+    )
+    side = min(9.0, 2.0 + 0.35 * len(names))
+    fig, axes = _figure(size=(side + 1.5, side))
+    ax = axes[0, 0]
+    image = ax.imshow(matrix, vmin=0.0, vmax=1.0, cmap="RdYlGn")
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names, fontsize=7)
+    ax.set_title(data.get("title", ""), fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.04)
+    return _png(fig)
+
+
+def _dcr_plot(dcr: Mapping) -> str | None:
+    hist = dcr.get("histogram")
+    if not hist:
+        return None
+    edges = np.asarray(hist["bin_edges"], dtype=float)
+    fig, axes = _figure(size=(7.0, 3.0))
+    ax = axes[0, 0]
+    for key, colour in (("train", "#c62828"), ("holdout", "#1f77b4")):
+        ax.stairs(hist[f"{key}_counts"], edges, label=f"synthetic → {key}", color=colour)
+    ax.set_xlabel("distance to closest record")
+    ax.set_ylabel("synthetic rows")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def _notes(results: Mapping) -> str:
+    return (
+        "<h2>How to read this report</h2><div class='note'><p>Fidelity: sdmetrics column shapes "
+        "(per-column distributions) and column pair trends (pairwise relationships), 1 ideal; "
+        "never judge by the overall score alone: independent per-column sampling scores high on "
+        "shapes while learning no relationship. Detection: cross-validated ROC-AUC of classifiers "
+        "separating real from synthetic rows, 0.5 ideal.</p><p>Utility: models trained on "
+        "synthetic data (TSTR) against the same models trained on real data (TRTR), tested on the "
+        "real holdout.</p><p>Privacy: the membership-inference AUC is the headline (0.5: an "
+        "attacker cannot tell training records from unseen ones). Distance-based figures (share "
+        "closer to train, distance to closest record, exact copies) are diagnostics: they are "
+        "known to miss leaks, so a low value alone does not prove privacy. Only differential "
+        "privacy gives a guarantee; the ε shown (when present) bounds every use of the real "
+        "data.</p></div>"
+    )

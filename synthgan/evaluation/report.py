@@ -1,0 +1,174 @@
+"""``EvaluationReport``: the figures of an evaluation as a nested dict, JSON, one line, or HTML.
+
+The report holds only plain data (numbers, strings, lists, base64 PNGs), so it round-trips
+through JSON: ``EvaluationReport.from_json(report.to_json())`` renders the same HTML.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from synthgan.io.atomic import StrPath, atomic_write_bytes
+
+__all__ = ["LEAKAGE_THRESHOLDS", "EvaluationReport", "leakage_verdict"]
+
+# (elevated, high): a figure above the first is "elevated", above the second "high". 0.5 is
+# the ideal of the first two; the risks are 0 when the synthetic data tells an attacker no more
+# about training records than about records it never saw.
+LEAKAGE_THRESHOLDS: dict[str, tuple[float, float]] = {
+    "membership_inference_auc": (0.55, 0.65),
+    # (share closer to train - 0.5) / (its value for a copy of train - 0.5): the share is
+    # diluted when train is larger than the samples compared, and this undoes the dilution.
+    "dcr_copy_fraction": (0.25, 0.5),
+    "exact_copy_excess": (0.01, 0.05),  # exact-copy rate minus the holdout's own rate
+    "attribute_inference_risk": (0.05, 0.20),
+    "linkability_risk": (0.05, 0.20),
+    "memorisation_share": (0.55, 0.65),  # images: generated closer to train than to holdout
+    "image_exact_copy_rate": (0.0, 0.01),
+}
+_LEVELS = ("low", "elevated", "high")
+_MEANING = {
+    "membership_inference_auc": "a density-ratio membership-inference attack (DOMIAS) tells "
+    "training records from unseen records with ROC-AUC {value:.3f}",
+    "dcr_copy_fraction": "synthetic rows sit closer to training records than to holdout "
+    "records, {value:.0%} of the way to what a copy of the training data would show",
+    "exact_copy_excess": "exact copies of training rows exceed the rate expected from "
+    "duplicates in the real data by {value:.2%}",
+    "attribute_inference_risk": "an attacker inferring a hidden attribute succeeds more often "
+    "on training records than on unseen ones (risk at least {value:.3f}, 95% confidence)",
+    "linkability_risk": "records can be linked across column halves more often for training "
+    "records than for unseen ones (risk at least {value:.3f}, 95% confidence)",
+    "memorisation_share": "{value:.1%} of generated images are closer to a training image than "
+    "to a holdout image",
+    "image_exact_copy_rate": "{value:.2%} of generated images are exact copies of training images",
+}
+
+
+def _level(name: str, value: float) -> str:
+    elevated, high = LEAKAGE_THRESHOLDS[name]
+    return "high" if value > high else "elevated" if value > elevated else "low"
+
+
+def leakage_verdict(figures: Mapping[str, float | None]) -> dict:
+    """Plain-language leakage verdict from headline figures (names of ``LEAKAGE_THRESHOLDS``).
+
+    The overall level is the worst level of any figure given; missing figures are skipped.
+    """
+    findings = []
+    for name, value in figures.items():
+        if value is None or name not in LEAKAGE_THRESHOLDS:
+            continue
+        level = _level(name, value)
+        findings.append(
+            {
+                "figure": name,
+                "value": value,
+                "level": level,
+                "text": _MEANING[name].format(value=value),
+            }
+        )
+    if not findings:
+        return {"level": None, "text": "No leakage figures (pass a holdout).", "findings": []}
+    worst = max(findings, key=lambda f: _LEVELS.index(f["level"]))["level"]
+    flagged = [f["text"] for f in findings if f["level"] != "low"]
+    if worst == "low":
+        text = (
+            "Low leakage: no figure exceeds its threshold; the synthetic data is no closer to the "
+            "training records than to real records it never saw."
+        )
+    else:
+        text = f"{worst.capitalize()} leakage: " + "; ".join(flagged) + "."
+    return {
+        "level": worst,
+        "text": text,
+        "findings": findings,
+        "thresholds": {k: list(v) for k, v in LEAKAGE_THRESHOLDS.items()},
+    }
+
+
+class EvaluationReport:
+    """The result of :func:`synthgan.evaluate` or :func:`synthgan.evaluate_images`.
+
+    Parameters
+    ----------
+    results : dict
+        Nested plain data: ``kind`` ("table" or "images"), ``headline``, section dicts
+        (``fidelity``, ``utility``, ``privacy``, ``differential_privacy``, ``verdict``...) and
+        ``plots`` (data for the HTML figures).
+
+    Examples
+    --------
+    >>> report = synthgan.evaluate(train, synth, holdout=holdout, target="y")  # doctest: +SKIP
+    >>> print(report.summary())  # doctest: +SKIP
+    >>> report.to_html("report.html")  # doctest: +SKIP
+    """
+
+    def __init__(self, results: Mapping[str, Any]) -> None:
+        self._results = copy.deepcopy(dict(results))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._results[key]
+
+    def __repr__(self) -> str:
+        return f"EvaluationReport({self.summary()})"
+
+    def to_dict(self, *, plots: bool = True) -> dict:
+        """A deep copy of the figures (``plots=False`` leaves the plot data out)."""
+        out = copy.deepcopy(self._results)
+        if not plots:
+            out.pop("plots", None)
+        return out
+
+    def to_json(self, path: StrPath | None = None, *, indent: int = 2, overwrite: bool = False):
+        """The report as JSON text; written atomically to ``path`` when given (returns it)."""
+        text = json.dumps(_clean(self._results), indent=indent, allow_nan=False)
+        if path is None:
+            return text
+        atomic_write_bytes(Path(path), (text + "\n").encode(), overwrite=overwrite)
+        return Path(path)
+
+    @classmethod
+    def from_json(cls, text_or_path: str | Path) -> EvaluationReport:
+        """Rebuild a report from :meth:`to_json` text or a file holding it."""
+        text = str(text_or_path)
+        if not text.lstrip().startswith("{"):
+            text = Path(text_or_path).read_text()
+        return cls(json.loads(text))
+
+    def summary(self) -> str:
+        """One line: the headline figures and the leakage verdict."""
+        parts = [f"{k}={_fmt(v)}" for k, v in self._results.get("headline", {}).items()]
+        level = self._results.get("verdict", {}).get("level")
+        if level:
+            parts.append(f"leakage={level}")
+        return ", ".join(parts)
+
+    def to_html(self, path: StrPath, *, overwrite: bool = False) -> Path:
+        """Write one self-contained HTML file (inline CSS and PNG plots, no network needed)."""
+        from synthgan.evaluation._html import render_html
+
+        html = render_html(self._results)
+        atomic_write_bytes(Path(path), html.encode("utf-8"), overwrite=overwrite)
+        return Path(path)
+
+
+def _fmt(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _clean(obj):
+    """JSON-safe copy: NaN and infinities become None, numpy scalars plain numbers."""
+    if isinstance(obj, Mapping):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):  # numpy scalar
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
