@@ -54,6 +54,7 @@ from synthgan.evaluation._image_features import (
     register_feature_extractor,
     train_classifier,
 )
+from synthgan.evaluation._prep import json_safe
 
 __all__ = [
     "ExtractorConfig",
@@ -672,7 +673,7 @@ def image_scores(
         scores[key] = utility.get(key)
     scores["sizes"] = _sizes(inputs, plan, scores, utility_sizes)
     scores["notes"] = _notes(inputs, plan, scores)
-    return _json_ready(scores)
+    return json_safe(scores)
 
 
 # --------------------------------------------------------------------------------------------
@@ -735,18 +736,3 @@ def sample_grid_png(images, *, nrow: int = 8, labels=None) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def _json_ready(value):
-    """Plain Python types throughout, with non-finite floats as None (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {str(key): _json_ready(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(item) for item in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value

@@ -60,7 +60,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KernelDensity
 from sklearn.utils import check_random_state
 
-from synthgan.evaluation._prep import check_columns, is_numeric_feature
+from synthgan.evaluation._prep import check_columns, is_numeric_feature, json_safe
 
 __all__ = ["privacy_scores"]
 
@@ -637,7 +637,7 @@ def privacy_scores(
     train_x, holdout_x, synth_x = encoded["train"], encoded["holdout"], encoded["synthetic"]
     chosen = list(secrets) if secrets is not None else _default_secrets(columns, rng)
     first_half = list(link_columns) if link_columns is not None else columns[: len(columns) // 2]
-    return _json_safe(
+    return json_safe(
         {
             **_exact_copies(train, synthetic, holdout, encoding),
             **_distance_scores(train_x, holdout_x, synth_x, n_bins, len(train)),
@@ -651,18 +651,3 @@ def privacy_scores(
             "n_encoded_features": encoding.width,
         }
     )
-
-
-def _json_safe(value):
-    """Plain Python types throughout, with non-finite floats as None (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    return value

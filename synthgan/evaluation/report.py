@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from synthgan.evaluation._prep import json_safe
 from synthgan.io.atomic import StrPath, atomic_write_bytes
 
 __all__ = ["LEAKAGE_THRESHOLDS", "EvaluationReport", "leakage_verdict"]
@@ -126,7 +126,7 @@ class EvaluationReport:
 
     def to_json(self, path: StrPath | None = None, *, indent: int = 2, overwrite: bool = False):
         """The report as JSON text; written atomically to ``path`` when given (returns it)."""
-        text = json.dumps(_clean(self._results), indent=indent, allow_nan=False)
+        text = json.dumps(json_safe(self._results), indent=indent, allow_nan=False)
         if path is None:
             return text
         atomic_write_bytes(Path(path), (text + "\n").encode(), overwrite=overwrite)
@@ -159,16 +159,3 @@ class EvaluationReport:
 
 def _fmt(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def _clean(obj):
-    """JSON-safe copy: NaN and infinities become None, numpy scalars plain numbers."""
-    if isinstance(obj, Mapping):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):  # numpy scalar
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
