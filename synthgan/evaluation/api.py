@@ -113,13 +113,20 @@ def _check_frames(real, synthetic, holdout, target) -> None:
         raise ValueError(f"target {target!r} is not a column; columns: {list(real.columns)}.")
 
 
-def _base(real, synthetic, holdout, target, random_state, max_rows) -> dict:
+def _header(kind: str) -> dict:
+    """What every report starts with: its kind, the library version and the time."""
     from synthgan import __version__
 
     return {
-        "kind": "table",
+        "kind": kind,
         "synthgan_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _base(real, synthetic, holdout, target, random_state, max_rows) -> dict:
+    return {
+        **_header("table"),
         "data": {
             "real_train_rows": len(real),
             "synthetic_rows": len(synthetic),
@@ -338,7 +345,6 @@ def evaluate_images(
     -------
     EvaluationReport
     """
-    from synthgan import __version__
     from synthgan.evaluation.images import image_scores, sample_grid_png
 
     start = time.perf_counter()
@@ -355,9 +361,7 @@ def evaluate_images(
     grids = {"generated": _b64(sample_grid_png(generated, labels=generated_labels))}
     grids["real"] = _b64(sample_grid_png(real, labels=real_labels))
     results = {
-        "kind": "images",
-        "synthgan_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **_header("images"),
         "data": {
             "real_images": len(real),
             "generated_images": len(generated),
