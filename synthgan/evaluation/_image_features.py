@@ -37,6 +37,7 @@ __all__ = [
     "available_feature_extractors",
     "create_feature_extractor",
     "embed",
+    "epochs_run",
     "inception_weights_path",
     "predict",
     "register_feature_extractor",
@@ -50,6 +51,8 @@ _BATCH = 64
 _EVAL_BATCH = 500
 _LEARNING_RATE = 1e-3
 _MIN_STEPS = 400  # small training sets get more epochs: 2000 images x 2 epochs is 63 steps
+# (measured on MNIST, 2000 images: 63 steps leave the CNN at 58% training accuracy and 38%
+# held-out accuracy, so TSTR/TRTR are meaningless; 400 steps give 95% and 93%)
 _INCEPTION_SIDE = 299
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -112,12 +115,12 @@ def train_classifier(
     device = torch.device(device)
     targets = torch.as_tensor(codes, dtype=torch.long)
     order = torch.Generator().manual_seed(seed)
+    n_epochs = epochs_run(len(images), epochs)
     with torch_seed_scope(seed, device):
         model = SmallCNN(images.shape[1], n_classes).to(device)
         optimiser = torch.optim.Adam(model.parameters(), lr=_LEARNING_RATE)
         model.train()
-        steps_per_epoch = -(-len(images) // _BATCH)
-        for _ in range(max(epochs, -(-_MIN_STEPS // steps_per_epoch))):
+        for _ in range(n_epochs):
             correct = 0
             for batch in torch.randperm(len(images), generator=order).split(_BATCH):
                 x, y = images[batch].to(device), targets[batch].to(device)  # (b, C, H, W), (b,)
@@ -128,6 +131,12 @@ def train_classifier(
                 optimiser.step()
                 correct += int((logits.argmax(1) == y).sum())
     return model.eval(), correct / len(images)
+
+
+def epochs_run(n_images: int, epochs: int) -> int:
+    """Epochs :func:`train_classifier` runs: ``epochs``, or enough for ``_MIN_STEPS`` steps."""
+    steps_per_epoch = -(-n_images // _BATCH)  # ceil
+    return max(epochs, -(-_MIN_STEPS // steps_per_epoch))
 
 
 @torch.inference_mode()
@@ -222,11 +231,13 @@ class ClassifierFeatures:
             "name": self.name,
             "description": (
                 "penultimate-layer (128 ReLU units) features of a 3-conv-layer CNN trained with "
-                f"Adam for {self.config.epochs} epoch(s) on the real training images and labels "
+                f"Adam for {epochs_run(self.n_train_, self.config.epochs)} epoch(s) (at least "
+                f"{_MIN_STEPS} steps of {_BATCH}) on the real training images and labels "
                 f"(images area-downscaled to at most {_CNN_SIDE} px a side)"
             ),
             "feature_dim": _FEATURES,
-            "epochs": self.config.epochs,
+            "epochs": epochs_run(self.n_train_, self.config.epochs),
+            "epochs_requested": self.config.epochs,
             "n_train_images": self.n_train_,
             "train_accuracy_last_epoch": self.train_accuracy_,
         }

@@ -295,6 +295,9 @@ def test_full_call_is_json_ready_and_reproducible(tiny):
     assert scores == image_scores(real, fake, real_y, fake_y, holdout, holdout_y, **options)
     assert scores["feature_extractor"]["name"] == "classifier"
     assert scores["feature_extractor"]["feature_dim"] == 128
+    # 80 images are 2 batches an epoch: 200 epochs reach the minimum of 400 steps.
+    assert scores["feature_extractor"]["epochs_requested"] == 2
+    assert scores["feature_extractor"]["epochs"] == 200
     assert scores["utility_test_set"] == "holdout"
     assert set(scores["tstr"]) == {"accuracy", "macro_f1"}
     assert scores["sizes"]["tstr"] == {"train": 40, "test": 40}
