@@ -19,9 +19,7 @@ PosixPath('rich.parquet')
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -31,7 +29,7 @@ import pandas as pd
 
 from synthgan.base import BaseSynthesizer, load
 from synthgan.exceptions import DataValidationError
-from synthgan.io.atomic import StrPath
+from synthgan.io.atomic import StrPath, check_destination, same_file
 from synthgan.io.tables import SUPPORTED_EXTENSIONS, read_table, write_table
 from synthgan.tabular import CTGANSynthesizer
 
@@ -225,7 +223,7 @@ def evaluate_tables(
     outputs = [
         _check_output(p, overwrite=overwrite, inputs=inputs) for p in (html_path, json_path) if p
     ]
-    if len(outputs) == 2 and _same_file(*outputs):
+    if len(outputs) == 2 and same_file(*outputs):
         raise ValueError("The HTML and JSON outputs must be different files.")
     metadata = _read_metadata(metadata_path) if metadata_path else None
     real = read_table(real_path)
@@ -478,33 +476,8 @@ def _timed(function: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
 # ---------------------------------------------------------------------------------------------
 def _check_output(path: StrPath, *, overwrite: bool, inputs: Iterable[Path]) -> Path:
     output = Path(path)
-    for source in inputs:
-        if _same_file(output, source):
-            raise FileExistsError(
-                errno.EEXIST,
-                "refusing to write onto an input file (inputs are never overwritten, even with "
-                "overwrite); choose another output path",
-                str(output),
-            )
-    if output.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "is a directory; give a file name", str(output))
-    if output.exists() and not overwrite:
-        raise FileExistsError(
-            errno.EEXIST,
-            "file already exists; pass overwrite=True (--overwrite on the command line) to "
-            "replace it",
-            str(output),
-        )
+    check_destination(output, overwrite=overwrite, protect=inputs)
     return output
-
-
-def _same_file(first: Path, second: Path) -> bool:
-    if first.resolve() == second.resolve():
-        return True
-    try:  # hard links, case-insensitive file systems
-        return first.exists() and second.exists() and os.path.samefile(first, second)
-    except OSError:
-        return False
 
 
 def _check_table_extension(path: Path) -> None:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes"]
+__all__ = ["atomic_path", "atomic_write_bytes", "check_destination", "same_file"]
 
 StrPath = str | PathLike[str]
 
@@ -60,7 +60,7 @@ def atomic_path(
     ...     tmp.write_text("{}")
     """
     target = Path(path)
-    _check_destination(target, overwrite=overwrite, protect=protect)
+    check_destination(target, overwrite=overwrite, protect=protect)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_temp_file(target)
     try:
@@ -94,9 +94,12 @@ def atomic_write_bytes(path: StrPath, data: bytes, *, overwrite: bool = False) -
     return Path(path)
 
 
-def _check_destination(target: Path, *, overwrite: bool, protect: Iterable[StrPath]) -> None:
+def check_destination(target: Path, *, overwrite: bool, protect: Iterable[StrPath] = ()) -> None:
+    """Raise unless ``target`` may be written: never one of ``protect`` (the inputs), never a
+    directory, and an existing file only with ``overwrite``. Called by :func:`atomic_path`, and
+    before long work that ends in a write so that it fails early."""
     for protected in protect:
-        if _same_file(target, Path(protected)):
+        if same_file(target, Path(protected)):
             raise FileExistsError(
                 errno.EEXIST,
                 "refusing to write onto an input file (inputs are never overwritten, even with "
@@ -109,7 +112,8 @@ def _check_destination(target: Path, *, overwrite: bool, protect: Iterable[StrPa
         raise _exists_error(target)
 
 
-def _same_file(first: Path, second: Path) -> bool:
+def same_file(first: Path, second: Path) -> bool:
+    """True when both paths name the same file (also through links or case folding)."""
     if first.resolve() == second.resolve():
         return True
     # Hard links and case-insensitive file systems: equal files under different names.
@@ -121,7 +125,9 @@ def _same_file(first: Path, second: Path) -> bool:
 
 def _exists_error(target: Path) -> FileExistsError:
     return FileExistsError(
-        errno.EEXIST, "file already exists; pass overwrite=True to replace it", str(target)
+        errno.EEXIST,
+        "file already exists; pass overwrite=True (--overwrite on the command line) to replace it",
+        str(target),
     )
 
 
