@@ -18,11 +18,14 @@ from synthgan.exceptions import (
     NotFittedError,
     PrivacyBudgetError,
 )
+from synthgan.image import ConditionalGANSynthesizer, DCGANSynthesizer
 from synthgan.tabular import CTGANSynthesizer
 
 __all__ = [
     "BaseSynthesizer",
     "CTGANSynthesizer",
+    "ConditionalGANSynthesizer",
+    "DCGANSynthesizer",
     "DataValidationError",
     "EvaluationReport",
     "ModelFileError",

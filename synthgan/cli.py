@@ -8,6 +8,8 @@ Examples
     synthgan sample model.synthgan -n 10000 -o synthetic.parquet --condition 'income=>50K'
     synthgan evaluate --real train.parquet --synthetic synthetic.parquet \\
         --holdout holdout.parquet --target income -o report.html --json report.json
+    synthgan fit-images digits/ -o digits.synthgan --conditional --epochs 25
+    synthgan sample-images digits.synthgan -n 1000 -o fake.npz --label 3 --label 7
     synthgan demo --output-dir out
 """
 
@@ -31,15 +33,19 @@ _USER_ERRORS = (DataValidationError, ModelFileError, OSError, ValueError, TypeEr
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``synthgan`` command, with its ``fit``, ``sample``,
-    ``evaluate`` and ``demo`` subcommands."""
+    ``evaluate``, ``fit-images``, ``sample-images`` and ``demo`` subcommands."""
     parser = argparse.ArgumentParser(
-        prog=PROG, description="Synthetic tables with GANs (CTGAN): fit, sample, evaluate, demo."
+        prog=PROG,
+        description="Synthetic tables (CTGAN) and images (DCGAN, conditional GAN): fit, sample, "
+        "evaluate, demo.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_fit(commands)
     _add_sample(commands)
     _add_evaluate(commands)
+    _add_fit_images(commands)
+    _add_sample_images(commands)
     _add_demo(commands)
     return parser
 
@@ -114,6 +120,51 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=_run_evaluate)
 
 
+def _add_fit_images(commands: argparse._SubParsersAction) -> None:
+    fit = commands.add_parser(
+        "fit-images",
+        help="fit a DCGAN (or conditional GAN) on a folder or .npz of images",
+        description="Fit an image GAN and save it as a model file. The input is a folder of "
+        "images (one sub-folder per class for --conditional) or a .npz file with 'images' and "
+        "'labels' (or 'x_train' and 'y_train').",
+    )
+    fit.add_argument("input", help="folder of images, or .npz file")
+    fit.add_argument("-o", "--output", required=True, help="model file to write (*.synthgan)")
+    fit.add_argument(
+        "--conditional", action="store_true", help="class-conditional GAN (needs labels)"
+    )
+    fit.add_argument("--epochs", type=int, default=25, help="training epochs (default: 25)")
+    fit.add_argument(
+        "--max-time", type=float, metavar="SECONDS", help="stop after this much training"
+    )
+    fit.add_argument("--seed", type=int, help="random seed (same data and seed, same model)")
+    fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    fit.set_defaults(handler=_run_fit_images)
+
+
+def _add_sample_images(commands: argparse._SubParsersAction) -> None:
+    sample = commands.add_parser(
+        "sample-images",
+        help="generate images from an image model into .npz or a folder of PNG files",
+        description="Generate images from a model file written by 'synthgan fit-images'.",
+    )
+    sample.add_argument("model", help="model file written by 'synthgan fit-images'")
+    sample.add_argument("-n", "--images", type=int, required=True, help="number of images")
+    sample.add_argument(
+        "-o", "--output", required=True, help="out.npz, or a new folder for PNG files"
+    )
+    sample.add_argument(
+        "--label",
+        action="append",
+        metavar="CLASS",
+        help="conditional models: only this class; repeatable (n is split evenly)",
+    )
+    sample.add_argument("--seed", type=int, help="random seed (same model and seed, same images)")
+    sample.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    sample.set_defaults(handler=_run_sample_images)
+
+
 def _add_demo(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
         "demo",
@@ -183,6 +234,33 @@ def _run_evaluate(args: argparse.Namespace) -> None:
     for path in (args.output, args.json):
         if path:
             print(f"written {path}")
+
+
+def _run_fit_images(args: argparse.Namespace) -> None:
+    path = workflows.fit_images(
+        args.input,
+        args.output,
+        conditional=args.conditional,
+        epochs=args.epochs,
+        max_time=args.max_time,
+        random_state=args.seed,
+        overwrite=args.overwrite,
+        verbose=not args.quiet,
+    )
+    if not args.quiet:
+        print(f"Model written to {path}")
+
+
+def _run_sample_images(args: argparse.Namespace) -> None:
+    path = workflows.sample_images(
+        args.model,
+        args.output,
+        n=args.images,
+        labels=args.label,
+        random_state=args.seed,
+        overwrite=args.overwrite,
+    )
+    print(f"{args.images} images written to {path}")
 
 
 def _run_demo(args: argparse.Namespace) -> None:

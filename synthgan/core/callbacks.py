@@ -8,6 +8,7 @@ A callback stops training by setting ``trainer.stop_training = True``.
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -15,7 +16,7 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from synthgan.core.trainer import GANTrainer
 
-__all__ = ["Callback", "EarlyStopping", "LossHistory", "ProgressBar"]
+__all__ = ["Callback", "EarlyStopping", "LossHistory", "ProgressBar", "TimeLimit"]
 
 
 class Callback:
@@ -25,6 +26,9 @@ class Callback:
 
     def on_train_begin(self, trainer: GANTrainer) -> None:
         self.trainer = trainer
+
+    def on_step_end(self, step: int) -> None:
+        """Called after every generator step (``step`` counts from 0 within the epoch)."""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Called after every epoch with the epoch's mean losses and its wall time."""
@@ -58,16 +62,31 @@ class ProgressBar(Callback):
         from tqdm.auto import tqdm
 
         super().on_train_begin(trainer)
-        self._bar = tqdm(total=trainer.epochs, desc=self.description, unit="epoch", leave=True)
+        self._bar = tqdm(
+            total=trainer.epochs,
+            desc=self.description,
+            unit="epoch",
+            leave=True,
+            bar_format="{l_bar}{bar}| {n:.1f}/{total} [{elapsed}<{remaining}{postfix}]",
+        )
+
+    def on_step_end(self, step: int) -> None:
+        # Long epochs (an image epoch can take a minute) still move the bar, by fractions of
+        # an epoch; tqdm redraws at most ten times a second, so this costs nothing per step.
+        self._bar.update(1.0 / self.trainer.steps_per_epoch)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        keys = self.keys or [k for k in logs if k.endswith("loss")]
+        keys = self.keys or [k for k in logs if k.endswith("loss") or k in _SHOWN]
         self._bar.set_postfix({_short(k): f"{logs[k]:+.3f}" for k in keys if k in logs})
-        self._bar.update(1)
+        self._bar.n = epoch + 1  # whole epochs again (no rounding drift from the fractions)
+        self._bar.refresh()
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+_SHOWN = ("diversity", "class_coverage")  # monitoring figures worth a glance while training
 
 
 def _short(key: str) -> str:
@@ -98,4 +117,25 @@ class EarlyStopping(Callback):
             return
         self.wait += 1
         if self.wait >= self.patience and self.trainer is not None:
+            self.trainer.stop_training = True
+
+
+class TimeLimit(Callback):
+    """Stop training after the first epoch that ends more than ``seconds`` after the start.
+
+    A wall-clock budget, checked at epoch ends: training can overrun it by up to one epoch.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        if not seconds > 0:
+            raise ValueError(f"seconds must be > 0, got {seconds!r}.")
+        self.seconds = seconds
+        self._start = 0.0
+
+    def on_train_begin(self, trainer: GANTrainer) -> None:
+        super().on_train_begin(trainer)
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if time.perf_counter() - self._start >= self.seconds and self.trainer is not None:
             self.trainer.stop_training = True

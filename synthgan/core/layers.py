@@ -1,7 +1,8 @@
 """Reusable network blocks with a pluggable normalisation.
 
-Norms come from a registry (``create_norm("batch", features)``) so the differentially private
-variants can swap BatchNorm, which mixes records inside a batch, for GroupNorm / LayerNorm.
+Norms come from registries (``create_norm("batch", features)`` for feature vectors,
+``create_norm2d("batch", channels)`` for feature maps) so the differentially private variants
+can swap BatchNorm, which mixes records inside a batch, for GroupNorm / LayerNorm / none.
 """
 
 from __future__ import annotations
@@ -11,9 +12,20 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ResidualFC", "available_norms", "create_norm", "register_norm"]
+__all__ = [
+    "ConvDown",
+    "ConvUp",
+    "ResidualFC",
+    "available_norms",
+    "available_norms2d",
+    "create_norm",
+    "create_norm2d",
+    "register_norm",
+    "register_norm2d",
+]
 
 _NORMS: dict[str, Callable[[int], nn.Module]] = {}
+_NORMS_2D: dict[str, Callable[[int], nn.Module]] = {}
 
 
 def register_norm(name: str, factory: Callable[[int], nn.Module]) -> None:
@@ -40,10 +52,33 @@ def _group_norm(features: int) -> nn.Module:
     return nn.GroupNorm(groups, features)
 
 
+def register_norm2d(name: str, factory: Callable[[int], nn.Module]) -> None:
+    """Register a norm factory for ``(batch, channels, height, width)`` feature maps."""
+    _NORMS_2D[name] = factory
+
+
+def available_norms2d() -> list[str]:
+    """Names accepted by :func:`create_norm2d`."""
+    return sorted(_NORMS_2D)
+
+
+def create_norm2d(name: str, channels: int) -> nn.Module:
+    """Build the feature-map norm ``name`` for ``channels`` channels."""
+    try:
+        return _NORMS_2D[name](channels)
+    except KeyError:
+        raise ValueError(f"Unknown norm {name!r}; choose one of {available_norms2d()}.") from None
+
+
 register_norm("batch", nn.BatchNorm1d)
 register_norm("group", _group_norm)
 register_norm("layer", nn.LayerNorm)
 register_norm("none", lambda features: nn.Identity())
+register_norm2d("batch", nn.BatchNorm2d)
+register_norm2d("group", _group_norm)  # GroupNorm normalises (C/G, H, W) blocks of one image
+register_norm2d("instance", lambda channels: nn.InstanceNorm2d(channels, affine=True))
+register_norm2d("layer", lambda channels: nn.GroupNorm(1, channels))  # LayerNorm over C, H, W
+register_norm2d("none", lambda channels: nn.Identity())
 
 
 class ResidualFC(nn.Module):
@@ -62,3 +97,37 @@ class ResidualFC(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         out = self.activation(self.norm(self.linear(x)))  # (batch, out_features)
         return torch.cat([out, x], dim=1)  # (batch, out_features + in_features)
+
+
+class ConvUp(nn.Sequential):
+    """Transposed convolution doubling the side (kernel 4, stride 2, padding 1), norm, ReLU.
+
+    The up-sampling block of the DCGAN generator (Radford et al. 2016). The convolution has no
+    bias when a norm follows (the norm's shift replaces it).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, norm: str = "batch") -> None:
+        bias = norm == "none"
+        super().__init__(
+            nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=bias),
+            create_norm2d(norm, out_channels),
+            nn.ReLU(inplace=True),
+        )
+
+
+class ConvDown(nn.Sequential):
+    """Strided convolution halving the side (kernel 4, stride 2, padding 1), norm, LeakyReLU 0.2.
+
+    The down-sampling block of the DCGAN discriminator. ``spectral=True`` wraps the convolution
+    in spectral normalisation (Miyato et al. 2018), bounding its Lipschitz constant by 1.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, norm: str = "batch", spectral: bool = False
+    ) -> None:
+        conv = nn.Conv2d(in_channels, out_channels, 4, stride=2, padding=1, bias=norm == "none")
+        super().__init__(
+            nn.utils.parametrizations.spectral_norm(conv) if spectral else conv,
+            create_norm2d(norm, out_channels),
+            nn.LeakyReLU(0.2, inplace=True),
+        )

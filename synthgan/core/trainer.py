@@ -25,6 +25,10 @@ class StepModel(Protocol):
     def generator_step(self) -> dict[str, float]: ...
 
 
+# A step model may also define ``epoch_figures() -> dict[str, float]``: figures computed once at
+# the end of every epoch (a diversity check, say), logged with that epoch's losses.
+
+
 class GANTrainer:
     """Alternate discriminator and generator steps for a number of epochs.
 
@@ -89,12 +93,17 @@ class GANTrainer:
     def _run_epoch(self, model: StepModel) -> dict[str, float]:
         start = time.perf_counter()
         sums: dict[str, float] = {}
-        for _ in range(self.steps_per_epoch):
+        for step in range(self.steps_per_epoch):
             for _ in range(self.n_critic):
                 _accumulate(sums, model.discriminator_step(), 1.0 / self.n_critic)
             _accumulate(sums, model.generator_step(), 1.0)
+            for callback in self.callbacks:
+                callback.on_step_end(step)
         logs = {key: value / self.steps_per_epoch for key, value in sums.items()}
         logs["seconds"] = time.perf_counter() - start
+        epoch_figures = getattr(model, "epoch_figures", None)
+        if epoch_figures is not None:
+            logs.update(epoch_figures())
         return logs
 
 

@@ -43,13 +43,6 @@ from PIL import Image, ImageDraw, ImageFont
 from sklearn.metrics import f1_score
 
 from synthgan.core.random import check_random_state, derive_seed
-from synthgan.evaluation._image_data import (
-    ImageSet,
-    as_image_set,
-    check_labels,
-    check_same_geometry,
-    normalize_images,
-)
 from synthgan.evaluation._image_features import (
     ExtractorConfig,
     FeatureExtractor,
@@ -60,6 +53,13 @@ from synthgan.evaluation._image_features import (
     train_classifier,
 )
 from synthgan.evaluation._prep import json_safe
+from synthgan.io.images import (
+    ImageSet,
+    as_image_set,
+    check_labels,
+    check_same_geometry,
+    normalize_images,
+)
 
 __all__ = [
     "ExtractorConfig",

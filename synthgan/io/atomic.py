@@ -11,12 +11,20 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import shutil
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from os import PathLike
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write_bytes", "check_destination", "same_file"]
+__all__ = [
+    "atomic_directory",
+    "atomic_path",
+    "atomic_write_bytes",
+    "check_destination",
+    "check_directory_destination",
+    "same_file",
+]
 
 StrPath = str | PathLike[str]
 
@@ -94,6 +102,63 @@ def atomic_write_bytes(path: StrPath, data: bytes, *, overwrite: bool = False) -
     return Path(path)
 
 
+@contextmanager
+def atomic_directory(path: StrPath, *, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary directory that replaces the directory ``path`` when the block succeeds.
+
+    The temporary directory is created next to ``path`` (same file system); the caller fills it
+    in the ``with`` block. On success it is renamed onto ``path``, so a reader sees either no
+    directory, the old one or the complete new one; if the block raises, it is deleted and
+    ``path`` is left untouched. The files inside are not synced one by one (a folder of 60,000
+    images would take minutes), so a power cut right after the rename may leave some empty.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Final directory. Missing parent directories are created. An existing empty directory
+        is replaced.
+    overwrite : bool, default=False
+        Replace an existing non-empty directory, deleting everything in it. Callers decide
+        what may be deleted before they pass it (see :mod:`synthgan.image.data`).
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary directory to fill.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` is a file, or a non-empty directory and ``overwrite`` is false.
+    """
+    target = Path(path)
+    check_directory_destination(target, overwrite=overwrite)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _create_temp_dir(target)
+    try:
+        yield tmp
+        _publish_dir(tmp, target, overwrite=overwrite)
+    finally:
+        # After a successful rename the temporary name is gone and this is a no-op.
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_directory_destination(target: Path, *, overwrite: bool) -> None:
+    """Raise unless the directory ``target`` may be written: never onto a file, and onto a
+    non-empty directory only with ``overwrite``."""
+    if target.exists() and not target.is_dir():
+        raise FileExistsError(
+            errno.EEXIST, "a file exists where the output directory should go", str(target)
+        )
+    if not overwrite and _non_empty_dir(target):
+        raise FileExistsError(
+            errno.EEXIST,
+            "directory exists and is not empty; pass overwrite=True (--overwrite on the "
+            "command line) to replace it, or choose a new path",
+            str(target),
+        )
+
+
 def check_destination(target: Path, *, overwrite: bool, protect: Iterable[StrPath] = ()) -> None:
     """Raise unless ``target`` may be written: never one of ``protect`` (the inputs), never a
     directory, and an existing file only with ``overwrite``. Called by :func:`atomic_path`, and
@@ -169,3 +234,49 @@ def _publish(tmp: Path, target: Path, *, overwrite: bool) -> None:
         if target.exists():
             raise _exists_error(target) from None
         os.replace(tmp, target)
+
+
+def _non_empty_dir(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
+def _create_temp_dir(target: Path, tag: str = "tmp") -> Path:
+    # os.mkdir lets the umask decide the permissions (tempfile.mkdtemp would make the final
+    # directory readable by its owner only).
+    for _ in range(16):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.{tag}")
+        try:
+            os.mkdir(tmp)
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(
+        errno.EEXIST, "could not create a temporary directory next to", str(target)
+    )
+
+
+def _publish_dir(tmp: Path, target: Path, *, overwrite: bool) -> None:
+    if overwrite and _non_empty_dir(target):
+        # Move the old directory aside, the new one in, then delete the old one; should the
+        # second rename fail, the old directory is put back.
+        old = _create_temp_dir(target, "old")
+        old.rmdir()  # only the free name is wanted: renaming onto a directory fails on Windows
+        os.rename(target, old)
+        try:
+            os.rename(tmp, target)
+        except OSError:
+            os.rename(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    if target.is_dir():
+        target.rmdir()  # empty: removed so that the rename below works on every OS
+    try:
+        # POSIX rename refuses a non-empty directory (or a file) that appeared meanwhile.
+        os.rename(tmp, target)
+    except OSError as error:
+        if target.exists():
+            raise FileExistsError(
+                errno.EEXIST, "output directory appeared while it was written", str(target)
+            ) from error
+        raise

@@ -1,9 +1,15 @@
-"""Image inputs of the image metrics: validation, layout and value-range detection (private).
+"""Image batches in memory: validation, layout and value-range detection.
 
 Every image batch the metrics accept, a numpy array, a torch tensor or a nested list, becomes an
 :class:`ImageSet` first. It checks the batch once and remembers how to read it, but converts
 images to float only when a sample is taken, so that a 60,000-image training set is never held
-in memory as float32 just to draw 5,000 images from it.
+in memory as float32 just to draw 5,000 images from it. The detection helpers
+(:func:`as_numpy`, :func:`detect_layout`, :func:`detect_scale`) are shared with
+:mod:`synthgan.image.data`, which reads the image synthesizers' training data, so both read a
+batch the same way.
+
+Bad data raises :class:`~synthgan.exceptions.DataValidationError` (a ``ValueError``); an input of
+the wrong type or dtype raises ``TypeError``.
 """
 
 from __future__ import annotations
@@ -14,10 +20,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["ImageSet", "as_image_set", "check_labels", "check_same_geometry", "normalize_images"]
+from synthgan.exceptions import DataValidationError
+
+__all__ = [
+    "ImageSet",
+    "as_image_set",
+    "as_numpy",
+    "check_labels",
+    "check_same_geometry",
+    "detect_layout",
+    "detect_scale",
+    "normalize_images",
+]
 
 _CHANNELS = (1, 3)
-_RANGE_TOLERANCE = 1e-3  # float inputs may overshoot [0, 1] or [-1, 1] by this much (rounding)
+RANGE_TOLERANCE = 1e-3  # float inputs may overshoot [0, 1] or [-1, 1] by this much (rounding)
 _CHUNK = 2048  # images converted at a time when every image of a set is read (hashing)
 
 
@@ -85,7 +102,8 @@ class ImageSet:
         return out
 
 
-def _to_numpy(images, name: str) -> np.ndarray:
+def as_numpy(images, name: str) -> np.ndarray:
+    """``images`` as a numpy array (a view of a CPU tensor; half floats widened to float32)."""
     if isinstance(images, torch.Tensor):
         tensor = images.detach().cpu()
         if tensor.dtype in (torch.bfloat16, torch.float16):  # no numpy bfloat16
@@ -102,7 +120,7 @@ def _to_numpy(images, name: str) -> np.ndarray:
         ) from None
 
 
-def _layout(shape: tuple, name: str) -> str:
+def detect_layout(shape: tuple, name: str) -> str:
     """Channel layout from the shape; channel-first wins when both readings are possible."""
     if len(shape) == 3:
         return "NHW"
@@ -111,39 +129,41 @@ def _layout(shape: tuple, name: str) -> str:
             return "NCHW"
         if shape[3] in _CHANNELS:
             return "NHWC"
-        raise ValueError(
+        raise DataValidationError(
             f"{name} has shape {shape}: a 4-D batch needs 1 or 3 channels on axis 1 (N, C, H, W) "
             "or on axis 3 (N, H, W, C)."
         )
-    raise ValueError(
+    raise DataValidationError(
         f"{name} has {len(shape)} dimension(s) (shape {shape}); expected a batch of images of "
         "shape (N, H, W), (N, H, W, C) or (N, C, H, W) with C in {1, 3}. Add a batch axis to a "
         "single image with images[None]."
     )
 
 
-def _scale(array: np.ndarray, name: str) -> str:
+def detect_scale(array: np.ndarray, name: str) -> str:
     """Detect the value range: integers are 0..255, floats [0, 1] or, with negatives, [-1, 1]."""
     if array.dtype == np.bool_:
         return "unit"
     if np.issubdtype(array.dtype, np.integer):
         low, high = int(array.min()), int(array.max())
         if low < 0 or high > 255:
-            raise ValueError(
+            raise DataValidationError(
                 f"{name} holds integers from {low} to {high}; integer images must lie in 0..255."
             )
         return "uint8"
     if not np.issubdtype(array.dtype, np.floating):
         raise TypeError(f"{name} has dtype {array.dtype}; expected integer or float images.")
     if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or infinite values; every pixel must be finite.")
+        raise DataValidationError(
+            f"{name} contains NaN or infinite values; every pixel must be finite."
+        )
     low, high = float(array.min()), float(array.max())
-    tol = _RANGE_TOLERANCE
+    tol = RANGE_TOLERANCE
     if low >= -tol and high <= 1 + tol:
         return "unit"
     if low >= -1 - tol and high <= 1 + tol:
         return "signed"
-    raise ValueError(
+    raise DataValidationError(
         f"{name} holds floats from {low:g} to {high:g}; float images must lie in [0, 1] or "
         "[-1, 1] (a tanh output). Pass 0..255 images as uint8, or divide them by 255."
     )
@@ -152,12 +172,14 @@ def _scale(array: np.ndarray, name: str) -> str:
 def as_image_set(images, name: str) -> ImageSet:
     """Validate ``images`` and describe how to read them (see :func:`normalize_images`)."""
     if images is None:
-        raise ValueError(f"{name} is None; pass a batch of images.")
-    array = _to_numpy(images, name)
-    layout = _layout(array.shape, name)
+        raise DataValidationError(f"{name} is None; pass a batch of images.")
+    array = as_numpy(images, name)
+    layout = detect_layout(array.shape, name)
     if array.size == 0:
-        raise ValueError(f"{name} is empty (shape {array.shape}); pass at least one image.")
-    return ImageSet(name, array, layout, _scale(array, name))
+        raise DataValidationError(
+            f"{name} is empty (shape {array.shape}); pass at least one image."
+        )
+    return ImageSet(name, array, layout, detect_scale(array, name))
 
 
 def normalize_images(images, name: str = "images") -> torch.Tensor:
@@ -187,7 +209,7 @@ def normalize_images(images, name: str = "images") -> torch.Tensor:
 def check_same_geometry(reference: ImageSet, other: ImageSet) -> None:
     """Raise if ``other`` differs from ``reference`` in channels or size."""
     if other.shape != reference.shape:
-        raise ValueError(
+        raise DataValidationError(
             f"{other.name} images have (C, H, W) = {other.shape} but {reference.name} images "
             f"have {reference.shape}; both must share channels and size (resize or convert "
             f"{other.name} first)."
@@ -198,16 +220,18 @@ def check_labels(labels, n_images: int, name: str) -> np.ndarray | None:
     """Labels as a 1-D int64 array of length ``n_images`` (None passes through)."""
     if labels is None:
         return None
-    values = _to_numpy(labels, name)
+    values = as_numpy(labels, name)
     if values.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one label per image), got shape {values.shape}.")
+        raise DataValidationError(
+            f"{name} must be 1-D (one label per image), got shape {values.shape}."
+        )
     if not (np.issubdtype(values.dtype, np.integer) or values.dtype == np.bool_):
         raise TypeError(
             f"{name} has dtype {values.dtype}; labels must be integers (class indices). Encode "
             "string or float labels as integers first."
         )
     if len(values) != n_images:
-        raise ValueError(
+        raise DataValidationError(
             f"{name} has {len(values)} labels for {n_images} images; pass one label per image."
         )
     return values.astype(np.int64)

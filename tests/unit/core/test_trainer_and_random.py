@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from synthgan.core.callbacks import Callback, EarlyStopping
+from synthgan.core.callbacks import Callback, EarlyStopping, TimeLimit
 from synthgan.core.layers import ResidualFC, available_norms, create_norm
 from synthgan.core.random import check_random_state, torch_seed_scope
 from synthgan.core.trainer import GANTrainer
@@ -53,7 +53,40 @@ def test_early_stopping_on_plateau():
 
 def test_progress_bar_runs(capsys):
     GANTrainer(epochs=2, steps_per_epoch=1, verbose=True).fit(CountingModel())
-    assert "2/2" in capsys.readouterr().err
+    assert "2.0/2" in capsys.readouterr().err
+
+
+def test_epoch_figures_are_logged_and_steps_reported():
+    class WithFigures(CountingModel):
+        def epoch_figures(self):
+            return {"diversity": 0.5 + self.g_calls}
+
+    class Steps(Callback):
+        seen: list = []
+
+        def on_step_end(self, step):
+            self.seen.append(step)
+
+    steps = Steps()
+    frame = GANTrainer(epochs=2, steps_per_epoch=3, callbacks=[steps], verbose=False)
+    history = frame.fit(WithFigures()).to_frame()
+    assert history["diversity"].tolist() == [3.5, 6.5]  # after 3 and 6 generator steps
+    assert steps.seen == [0, 1, 2, 0, 1, 2]
+
+
+def test_time_limit_stops_after_the_epoch_that_passes_it():
+    import time
+
+    class Slow(CountingModel):
+        def generator_step(self):
+            time.sleep(0.02)
+            return super().generator_step()
+
+    model = Slow()
+    GANTrainer(epochs=100, steps_per_epoch=1, callbacks=[TimeLimit(0.05)], verbose=False).fit(model)
+    assert 2 <= model.g_calls <= 4
+    with pytest.raises(ValueError, match="seconds"):
+        TimeLimit(0)
 
 
 def test_check_random_state():

@@ -1,0 +1,204 @@
+"""ConditionalGANSynthesizer: a class-conditional DCGAN, sampled by class.
+
+The generator receives a learned label embedding next to its noise (Mirza & Osindero 2014); the
+discriminator scores ``(image, label)`` pairs with a projection head (Miyato & Koyama 2018) or,
+as an option, with one-hot label planes concatenated to the image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from synthgan.base import register_model_kind
+from synthgan.core.random import check_random_state
+from synthgan.exceptions import DataValidationError
+from synthgan.image.data import ImageData
+from synthgan.image.dcgan import DCGANSynthesizer, _check_int
+
+__all__ = ["ConditionalGANSynthesizer"]
+
+_CONDITIONINGS = ("projection", "concat")
+
+
+@register_model_kind
+class ConditionalGANSynthesizer(DCGANSynthesizer):
+    """Class-conditional DCGAN: ``fit(images, labels)``, then ``sample(n, labels=...)``.
+
+    Takes every parameter of :class:`~synthgan.image.dcgan.DCGANSynthesizer`, plus:
+
+    Parameters
+    ----------
+    conditioning : {"projection", "concat"}, default="projection"
+        How the discriminator sees the label: a projection head, ``D(x, y) = psi(phi(x)) +
+        <embed(y), phi(x)>`` (Miyato & Koyama 2018), or one-hot label planes concatenated to the
+        image channels.
+    embedding_dim : int, default=10
+        Size of the generator's label embedding (concatenated to the noise).
+
+    Attributes
+    ----------
+    classes_ : list
+        The class labels seen in ``fit`` (ints or strings), in code order.
+    class_counts_ : list of int
+        Training images per class; ``sample`` without ``labels`` draws classes in these
+        proportions.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from synthgan import ConditionalGANSynthesizer
+    >>> digits = load_digits()
+    >>> images = digits.images.astype("float32") / 16.0  # (1797, 8, 8) in [0, 1]
+    >>> model = ConditionalGANSynthesizer(epochs=2, verbose=False, random_state=0)
+    >>> model = model.fit(images, digits.target)
+    >>> model.sample(labels={3: 5, 7: 2}, random_state=0).shape
+    (7, 8, 8, 1)
+    """
+
+    model_kind = "conditional_gan"
+    _conditional = True
+
+    def __init__(
+        self,
+        *,
+        conditioning: str = "projection",
+        embedding_dim: int = 10,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.conditioning = conditioning
+        self.embedding_dim = embedding_dim
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        # Parameters of both __init__ signatures (scikit-learn reads only the subclass one).
+        return sorted({*DCGANSynthesizer._get_param_names(), "conditioning", "embedding_dim"})
+
+    # -- fit hooks -------------------------------------------------------------------------------
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        if self.conditioning not in _CONDITIONINGS:
+            raise ValueError(
+                f"conditioning must be one of {list(_CONDITIONINGS)}, got {self.conditioning!r}."
+            )
+        _check_int("embedding_dim", self.embedding_dim, minimum=1)
+
+    def _check_data(self, data: ImageData) -> None:
+        if data.labels is None:
+            raise DataValidationError(
+                f"{type(self).__name__} needs one label per image: pass labels=..., a dataset "
+                "returning (image, label), or a folder with one sub-folder per class. For "
+                "unlabelled images use DCGANSynthesizer."
+            )
+        if data.n_classes < 2:
+            raise DataValidationError(
+                f"The labels hold {data.n_classes} class ({list(data.classes)}); a conditional "
+                "model needs at least two. Use DCGANSynthesizer for a single class."
+            )
+
+    def _conditioning(self, data: ImageData) -> dict[str, Any]:
+        return {
+            "n_classes": data.n_classes,
+            "conditioning": self.conditioning,
+            "embedding_dim": self.embedding_dim,
+        }
+
+    def _training_labels(self, data: ImageData) -> torch.Tensor:
+        return data.labels
+
+    def _set_class_state(self, data: ImageData) -> None:
+        self.classes_ = list(data.classes)
+        counts = torch.bincount(data.labels, minlength=data.n_classes)
+        self.class_counts_ = [int(c) for c in counts]
+
+    # -- sampling --------------------------------------------------------------------------------
+    def sample(
+        self,
+        n: int | None = None,
+        labels: Sequence | Mapping | None = None,
+        random_state: int | np.random.Generator | None = None,
+        *,
+        output: str = "numpy",
+        return_labels: bool = False,
+    ):
+        """Generate images, by class.
+
+        Parameters
+        ----------
+        n : int, optional
+            Number of images. Required without ``labels`` (classes are then drawn in the
+            training proportions); with ``labels`` it may be omitted, and must otherwise match.
+        labels : sequence or mapping, optional
+            The class of every image (``[3, 3, 7]``), or counts per class (``{3: 2, 7: 1}``).
+            Classes are the values seen in ``fit``; an unknown one is an error listing them.
+        random_state : int, numpy Generator or None
+            Seed; the same seed gives the same images.
+        output : {"numpy", "tensor"}, default="numpy"
+            uint8 ``(n, H, W, C)`` array, or float32 ``(n, C, H, W)`` tensor in [0, 1].
+        return_labels : bool, default=False
+            Also return the class of every image (a numpy array of the original labels).
+        """
+        self._check_fitted()
+        rng = check_random_state(random_state)
+        codes = self._codes(n, labels, rng)
+        images = self._generate(len(codes), codes, rng, output)
+        if not return_labels:
+            return images
+        return images, np.asarray([self.classes_[c] for c in codes])
+
+    def _codes(self, n: int | None, labels, rng: np.random.Generator) -> np.ndarray:
+        if labels is None:
+            if n is None:
+                raise ValueError("Pass n (the number of images) or labels (their classes).")
+            _check_int("n", n, minimum=1)
+            weights = np.asarray(self.class_counts_, dtype=float)
+            return rng.choice(len(self.classes_), size=n, p=weights / weights.sum())
+        if isinstance(labels, Mapping):
+            codes = np.concatenate([
+                np.full(_count(label, count), self._code(label), dtype=np.int64)
+                for label, count in labels.items()
+            ])  # fmt: skip
+        else:
+            codes = np.asarray([self._code(label) for label in labels], dtype=np.int64)
+        if len(codes) == 0:
+            raise ValueError("labels asks for no image; pass at least one label.")
+        if n is not None and n != len(codes):
+            raise ValueError(f"n={n} but labels asks for {len(codes)} images; pass one of them.")
+        return codes
+
+    def _code(self, label) -> int:
+        value = label.item() if isinstance(label, np.generic | torch.Tensor) else label
+        codes = {known: code for code, known in enumerate(self.classes_)}
+        if isinstance(value, bool) or value not in codes:  # True == 1 in Python: refuse it
+            raise ValueError(f"Unknown class {label!r}; the model knows {self.classes_}.")
+        return codes[value]
+
+    def save_grid(self, path, n: int = 64, *, nrow: int | None = None, random_state=0,
+                  overwrite: bool = False):  # fmt: skip
+        """Write a PNG grid with one row per class (``n`` images, ``n // classes`` per row)."""
+        per_class = max(1, n // len(self.classes_))
+        codes = np.repeat(np.arange(len(self.classes_)), per_class)
+        rng = check_random_state(random_state)
+        images = self._generate(len(codes), codes, rng, "tensor")
+        return self._write_grid(path, images, nrow or per_class, overwrite)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def _get_state(self):
+        state, tensors = super()._get_state()
+        state.update(classes=self.classes_, class_counts=self.class_counts_)
+        return state, tensors
+
+    def _set_state(self, state, tensors) -> None:
+        super()._set_state(state, tensors)
+        self.classes_ = list(state["classes"])
+        self.class_counts_ = [int(c) for c in state["class_counts"]]
+
+
+def _count(label, count) -> int:
+    if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 0:
+        raise ValueError(f"The count for class {label!r} must be an integer >= 0, got {count!r}.")
+    return int(count)

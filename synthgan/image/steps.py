@@ -1,0 +1,215 @@
+"""One discriminator step and one generator step of a (conditional) DCGAN, for the core trainer.
+
+Each discriminator step takes the next batch of a per-epoch shuffle of the training images,
+generates as many images (for the same labels, when conditional) and scores real and generated
+images (in one pass when the discriminator has no BatchNorm). The generator step reuses the
+generated images of that step, scored by the updated discriminator, so each step costs one
+generator forward pass (the DCGAN's own schedule computes it twice). Optional:
+
+* DiffAugment (Zhao et al. 2020) on every image the discriminator sees;
+* one-sided label smoothing (Salimans et al. 2016) with the non-saturating loss: real images get
+  target ``1 - smoothing``;
+* bfloat16 autocast of both networks;
+* an exponential moving average of the generator's weights, used for sampling.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from synthgan.core.averaging import WeightAverage, recalibrate_batchnorm
+from synthgan.core.losses import AdversarialLoss
+from synthgan.image.augment import diff_augment
+from synthgan.image.monitor import DiversityMonitor
+
+__all__ = ["ImageGANSteps", "ImageStepOptions", "smoothed_loss"]
+
+
+@dataclass(frozen=True)
+class ImageStepOptions:
+    batch_size: int
+    latent_dim: int
+    augment: tuple[str, ...] = ()
+    autocast: bool = False
+    ema_decay: float | None = None
+
+
+def smoothed_loss(loss: AdversarialLoss, smoothing: float) -> AdversarialLoss:
+    """The non-saturating loss with real targets ``1 - smoothing`` (one-sided smoothing).
+
+    ``BCE(x, t) = t * softplus(-x) + (1 - t) * softplus(x)``; generated images keep target 0.
+    """
+    if smoothing == 0:
+        return loss
+    if loss.name != "non_saturating":
+        raise ValueError(
+            f"label_smoothing applies to the non-saturating loss only, not {loss.name!r}: the "
+            "others have no probability targets to smooth. Set label_smoothing=0."
+        )
+    target = 1.0 - smoothing
+
+    def discriminator(real: Tensor, fake: Tensor) -> Tensor:
+        real_term = target * F.softplus(-real) + (1.0 - target) * F.softplus(real)
+        return real_term.mean() + F.softplus(fake).mean()
+
+    return AdversarialLoss(f"non_saturating_smoothed_{smoothing:g}", discriminator, loss.generator)
+
+
+class ImageGANSteps:
+    """Holds the networks, optimisers and data of an image GAN; does one step at a time.
+
+    ``images`` are uint8 ``(N, C, H, W)``; ``labels`` int64 class codes or None.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        data: tuple[Tensor, Tensor | None],
+        loss: AdversarialLoss,
+        optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
+        options: ImageStepOptions,
+        rng: np.random.Generator,
+        monitor: DiversityMonitor | None = None,
+    ) -> None:
+        self.generator, self.discriminator = generator, discriminator
+        self.images, self.labels = data
+        self.loss, self.options, self.rng, self.monitor = loss, options, rng, monitor
+        self.opt_g, self.opt_d = optimizers
+        self._batch_dependent = any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules()
+        )
+        self.device = next(generator.parameters()).device
+        self.n_classes = getattr(generator.embedding, "num_embeddings", 0)
+        self._order = np.empty(0, dtype=np.int64)
+        self._cursor = 0
+        self._cached: tuple[Tensor, Tensor | None] | None = None
+        decay = options.ema_decay
+        self.average = WeightAverage(generator, decay) if decay is not None else None
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _autocast(self):
+        if not self.options.autocast:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    def _next_index(self) -> np.ndarray:
+        """The next batch of a fresh shuffle every epoch (every image once per epoch)."""
+        batch = self.options.batch_size
+        if self._cursor + batch > len(self._order):
+            self._order = self.rng.permutation(self.images.shape[0])
+            self._cursor = 0
+        index = self._order[self._cursor : self._cursor + batch]
+        self._cursor += batch
+        return index
+
+    def _real_batch(self) -> tuple[Tensor, Tensor | None]:
+        index = torch.as_tensor(self._next_index())
+        real = self.images[index].to(self.device, non_blocking=True).float() / 127.5 - 1.0
+        labels = None if self.labels is None else self.labels[index].to(self.device)
+        return real, labels  # (batch, C, H, W) in [-1, 1], (batch,)
+
+    def _discriminate(self, images: Tensor, labels: Tensor | None) -> Tensor:
+        with self._autocast():
+            return self.discriminator(diff_augment(images, self.options.augment), labels).float()
+
+    def _noise(self, n: int) -> Tensor:
+        return torch.randn(n, self.options.latent_dim, device=self.device)
+
+    # -- the two steps ---------------------------------------------------------------------------
+    def discriminator_step(self) -> dict[str, float]:
+        real, labels = self._real_batch()
+        with self._autocast():
+            fake = self.generator(self._noise(real.shape[0]), labels)
+        real_scores, fake_scores = self._score_pair(real, fake.detach().float(), labels)
+        loss = self.loss.discriminator(real_scores, fake_scores)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        self._cached = (fake, labels)
+        return {
+            "discriminator_loss": float(loss.detach()),
+            "real_score": float(real_scores.detach().mean()),
+            "fake_score": float(fake_scores.detach().mean()),
+        }
+
+    def _score_pair(self, real: Tensor, fake: Tensor, labels: Tensor | None):
+        """Scores of real and generated images. A discriminator with BatchNorm sees them as two
+        batches, as the generator step will show it generated images alone: in one mixed batch
+        it could tell them apart by the batch statistics, and the generator would learn nothing
+        (Radford et al. train on separate real and fake batches too). Otherwise one pass."""
+        if self._batch_dependent:
+            return self._discriminate(real, labels), self._discriminate(fake, labels)
+        both = None if labels is None else torch.cat([labels, labels])
+        scores = self._discriminate(torch.cat([real, fake]), both)
+        return scores[: real.shape[0]], scores[real.shape[0] :]
+
+    def generator_step(self) -> dict[str, float]:
+        if self._cached is not None:
+            fake, labels = self._cached
+            self._cached = None
+        else:  # n_critic = 0 never happens; kept so the step also works on its own
+            _, labels = self._real_batch()
+            with self._autocast():
+                fake = self.generator(self._noise(self.options.batch_size), labels)
+        self.discriminator.requires_grad_(False)  # no gradient for weights this step keeps
+        try:
+            loss = self.loss.generator(self._discriminate(fake.float(), labels))
+        finally:
+            self.discriminator.requires_grad_(True)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        if self.average is not None:
+            self.average.update()
+        return {"generator_loss": float(loss.detach())}
+
+    # -- end of epoch and of training ------------------------------------------------------------
+    @torch.no_grad()
+    def epoch_figures(self) -> dict[str, float]:
+        """Diversity of the current generator's images (see :class:`DiversityMonitor`)."""
+        if self.monitor is None:
+            return {}
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            return self.monitor.figures(self._generate_for_monitor)
+        finally:
+            self.generator.train(was_training)
+
+    def _generate_for_monitor(self, n: int, code: int) -> Tensor:
+        labels = None if code < 0 else torch.full((n,), code, device=self.device)
+        with self._autocast():
+            return self.generator(self._noise(n), labels).float()
+
+    def final_generator(self, calibration_batches: int = 20) -> nn.Module:
+        """The trained generator, or with ``ema_decay`` its weight average with BatchNorm
+        statistics re-estimated on ``calibration_batches`` batches of training-like inputs."""
+        if self.average is None:
+            return self.generator
+        batch = self.options.batch_size
+        averaged = self.average.averaged
+        inputs = []
+        for _ in range(calibration_batches):
+            labels = None
+            if self.n_classes:
+                labels = torch.randint(0, self.n_classes, (batch,), device=self.device)
+            inputs.append((self._noise(batch), labels))
+        return recalibrate_batchnorm(_Pairs(averaged), inputs).module
+
+
+class _Pairs(nn.Module):
+    """Adapter: ``recalibrate_batchnorm`` feeds one object per batch; unpack (noise, labels)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, pair: tuple[Tensor, Tensor | None]) -> Tensor:
+        return self.module(*pair)
