@@ -65,6 +65,7 @@ def test_unconditional_samples_move_towards_the_data(digits, reader):
     untrained = DCGANSynthesizer(epochs=1, **SMALL).fit(images[:64])
     trained = DCGANSynthesizer(epochs=20, **SMALL).fit(images)
     assert nearest(trained) < 0.6 * nearest(untrained)
+
     # It covers the modes: the classifier reads many different digits in its samples.
     def digits_read(model) -> int:
         pixels = model.sample(200, random_state=1).reshape(200, -1) / 255

@@ -62,7 +62,8 @@ def test_epoch_figures_are_logged_and_steps_reported():
             return {"diversity": 0.5 + self.g_calls}
 
     class Steps(Callback):
-        seen: list = []
+        def __init__(self):
+            self.seen = []
 
         def on_step_end(self, step):
             self.seen.append(step)
