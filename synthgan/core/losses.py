@@ -26,11 +26,24 @@ __all__ = [
 
 @dataclass(frozen=True)
 class AdversarialLoss:
-    """A GAN objective: ``discriminator(real, fake)`` and ``generator(fake)`` on scores."""
+    """A GAN objective: ``discriminator(real, fake)`` and ``generator(fake)`` on scores.
+
+    ``real_term`` and ``fake_term``, when given, split the discriminator loss element by element:
+    ``discriminator(real, fake) == real_term(real).mean() + fake_term(fake).mean()``. Differential
+    privacy needs the split (one loss per real record, clipped; the fake part added unclipped);
+    every built-in loss has it.
+    """
 
     name: str
     discriminator: Callable[[Tensor, Tensor], Tensor]
     generator: Callable[[Tensor], Tensor]
+    real_term: Callable[[Tensor], Tensor] | None = None
+    fake_term: Callable[[Tensor], Tensor] | None = None
+
+    @property
+    def separable(self) -> bool:
+        """Whether the discriminator loss is given as per-score real and fake terms."""
+        return self.real_term is not None and self.fake_term is not None
 
 
 _LOSSES: dict[str, AdversarialLoss] = {}
@@ -64,6 +77,8 @@ register_loss(
         "wasserstein",
         discriminator=lambda real, fake: fake.mean() - real.mean(),
         generator=lambda fake: -fake.mean(),
+        real_term=lambda real: -real,
+        fake_term=lambda fake: fake,
     )
 )
 # Non-saturating loss (Goodfellow et al. 2014): softplus(-x) = -log sigmoid(x).
@@ -72,6 +87,8 @@ register_loss(
         "non_saturating",
         discriminator=lambda real, fake: F.softplus(-real).mean() + F.softplus(fake).mean(),
         generator=lambda fake: F.softplus(-fake).mean(),
+        real_term=lambda real: F.softplus(-real),
+        fake_term=F.softplus,
     )
 )
 # Hinge loss (Lim & Ye 2017; Miyato et al. 2018).
@@ -80,6 +97,8 @@ register_loss(
         "hinge",
         discriminator=lambda real, fake: F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean(),
         generator=lambda fake: -fake.mean(),
+        real_term=lambda real: F.relu(1.0 - real),
+        fake_term=lambda fake: F.relu(1.0 + fake),
     )
 )
 # Least squares (Mao et al. 2017) with targets real=1, fake=0.
@@ -88,6 +107,8 @@ register_loss(
         "least_squares",
         discriminator=lambda real, fake: 0.5 * ((real - 1.0) ** 2).mean() + 0.5 * (fake**2).mean(),
         generator=lambda fake: 0.5 * ((fake - 1.0) ** 2).mean(),
+        real_term=lambda real: 0.5 * (real - 1.0) ** 2,
+        fake_term=lambda fake: 0.5 * fake**2,
     )
 )
 

@@ -40,3 +40,15 @@ def test_gradient_penalty_is_differentiable_in_weights():
     gradient_penalty(x @ w, x).mean().backward()
     # d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
     assert torch.allclose(w.grad, 2 * 4.0 * torch.tensor([3.0, 4.0]) / 5.0)
+
+
+@pytest.mark.parametrize("name", available_losses())
+def test_builtin_losses_split_into_real_and_fake_terms(name):
+    # Differential privacy clips the real term per record and adds the fake term after: the
+    # split must reproduce the discriminator loss exactly.
+    loss = create_loss(name)
+    real, fake = torch.randn(7), torch.randn(5)
+    assert loss.separable
+    split = loss.real_term(real).mean() + loss.fake_term(fake).mean()
+    torch.testing.assert_close(split, loss.discriminator(real, fake))
+    assert loss.real_term(real).shape == real.shape
