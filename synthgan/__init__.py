@@ -19,6 +19,7 @@ from synthgan.exceptions import (
     PrivacyBudgetError,
 )
 from synthgan.image import ConditionalGANSynthesizer, DCGANSynthesizer
+from synthgan.privacy import PrivacyConfig, PrivacySpent
 from synthgan.tabular import CTGANSynthesizer
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "PrivacyBudgetError",
+    "PrivacyConfig",
+    "PrivacySpent",
     "__version__",
     "evaluate",
     "evaluate_images",

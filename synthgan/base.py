@@ -89,11 +89,28 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
         return save_model(
             path,
             kind=self.model_kind,
-            params=self.get_params(deep=False),
+            params=_params_for_file(self.get_params(deep=False)),
             state=state,
             tensors=tensors,
             overwrite=overwrite,
         )
+
+    def privacy_report(self) -> str:
+        """The privacy guarantee in plain language: ε, δ, where they went, DP-SGD's settings.
+
+        Raises
+        ------
+        ValueError
+            The model was fitted without ``privacy``.
+        """
+        self._check_fitted()
+        spent = getattr(self, "privacy_spent_", None)
+        if spent is None:
+            raise ValueError(
+                "This model was fitted without differential privacy (privacy=None), so it has "
+                "no privacy guarantee to report. Fit with privacy=PrivacyConfig(...)."
+            )
+        return spent.report()
 
     @classmethod
     def load(cls, path: str | PathLike[str]) -> BaseSynthesizer:
@@ -138,7 +155,7 @@ def load(path: str | PathLike[str]) -> BaseSynthesizer:
             f"does not know (known kinds: {known})."
         ) from None
     try:
-        model = cls(**model_file.params)
+        model = cls(**_params_from_file(model_file.params))
         model._set_state(model_file.state, model_file.tensors)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(
@@ -146,3 +163,19 @@ def load(path: str | PathLike[str]) -> BaseSynthesizer:
             "another synthgan version or was altered."
         ) from exc
     return model
+
+
+def _params_for_file(params: dict[str, Any]) -> dict[str, Any]:
+    """Hyperparameters as JSON values: a PrivacyConfig is stored as its dict of fields."""
+    from synthgan.privacy.config import PrivacyConfig
+
+    return {k: v.to_dict() if isinstance(v, PrivacyConfig) else v for k, v in params.items()}
+
+
+def _params_from_file(params: dict[str, Any]) -> dict[str, Any]:
+    from synthgan.privacy.config import PrivacyConfig
+
+    privacy = params.get("privacy")
+    if isinstance(privacy, dict):
+        return {**params, "privacy": PrivacyConfig.from_dict(privacy)}
+    return params

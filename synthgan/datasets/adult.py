@@ -82,25 +82,72 @@ def load_adult(*, as_frame: bool = True) -> pd.DataFrame | np.ndarray:
     return frame if as_frame else frame.to_numpy(dtype=object)
 
 
-def adult_metadata() -> dict[str, Any]:
+# Category lists as published in the data set's documentation (adult.names, UCI), so they are
+# public knowledge, not read from the records; "?" (missing) is documented for these three.
+_ADULT_DOMAINS: dict[str, tuple[str, ...]] = {
+    "workclass": ("Private", "Self-emp-not-inc", "Self-emp-inc", "Federal-gov", "Local-gov",
+                  "State-gov", "Without-pay", "Never-worked"),
+    "education": ("Bachelors", "Some-college", "11th", "HS-grad", "Prof-school", "Assoc-acdm",
+                  "Assoc-voc", "9th", "7th-8th", "12th", "Masters", "1st-4th", "10th",
+                  "Doctorate", "5th-6th", "Preschool"),
+    "marital-status": ("Married-civ-spouse", "Divorced", "Never-married", "Separated",
+                       "Widowed", "Married-spouse-absent", "Married-AF-spouse"),
+    "occupation": ("Tech-support", "Craft-repair", "Other-service", "Sales", "Exec-managerial",
+                   "Prof-specialty", "Handlers-cleaners", "Machine-op-inspct", "Adm-clerical",
+                   "Farming-fishing", "Transport-moving", "Priv-house-serv", "Protective-serv",
+                   "Armed-Forces"),
+    "relationship": ("Wife", "Own-child", "Husband", "Not-in-family", "Other-relative",
+                     "Unmarried"),
+    "race": ("White", "Asian-Pac-Islander", "Amer-Indian-Eskimo", "Other", "Black"),
+    "sex": ("Female", "Male"),
+    "native-country": ("United-States", "Cambodia", "England", "Puerto-Rico", "Canada",
+                       "Germany", "Outlying-US(Guam-USVI-etc)", "India", "Japan", "Greece",
+                       "South", "China", "Cuba", "Iran", "Honduras", "Philippines", "Italy",
+                       "Poland", "Jamaica", "Vietnam", "Mexico", "Portugal", "Ireland",
+                       "France", "Dominican-Republic", "Laos", "Ecuador", "Taiwan", "Haiti",
+                       "Columbia", "Hungary", "Guatemala", "Nicaragua", "Scotland", "Thailand",
+                       "Yugoslavia", "El-Salvador", "Trinadad&Tobago", "Peru", "Hong",
+                       "Holand-Netherlands"),
+    "income": ("<=50K", ">50K"),
+}  # fmt: skip
+_ADULT_MISSING = ("workclass", "occupation", "native-country")
+
+
+def adult_metadata(*, public_domains: bool = False) -> dict[str, Any]:
     """Describe the Adult columns: which are continuous or discrete, and the target.
+
+    Parameters
+    ----------
+    public_domains : bool, default=False
+        Also give every discrete column's category list and whether it can be missing, as
+        published in the data set's documentation (``adult.names``): public metadata for
+        differential privacy, so the category lists need not be estimated from the records.
+        Continuous bounds are not documented there and are left out (estimated under DP).
 
     Returns
     -------
     dict
-        ``{"columns": {name: {"type": "continuous" | "discrete"}, ...}, "target": "income"}``
-        with the columns in file order. A new dict is returned on every call.
+        ``{"columns": {name: {"type": "continuous" | "discrete", ...}, ...}, "target":
+        "income"}`` with the columns in file order. A new dict is returned on every call.
 
     Examples
     --------
     >>> from synthgan.datasets import adult_metadata
     >>> adult_metadata()["columns"]["age"]
     {'type': 'continuous'}
+    >>> adult_metadata(public_domains=True)["columns"]["sex"]
+    {'type': 'discrete', 'categories': ['Female', 'Male'], 'missing': False}
     """
-    columns = {
+    columns: dict[str, dict[str, Any]] = {
         name: {"type": "continuous" if name in ADULT_CONTINUOUS else "discrete"}
         for name in ADULT_COLUMNS
     }
+    if public_domains:
+        for name, domain in _ADULT_DOMAINS.items():
+            columns[name]["categories"] = list(domain)
+            columns[name]["missing"] = name in _ADULT_MISSING
+        for name in ADULT_CONTINUOUS:
+            columns[name]["missing"] = False
     return {"columns": columns, "target": ADULT_TARGET}
 
 

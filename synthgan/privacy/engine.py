@@ -29,6 +29,16 @@ Lipschitz by construction (spectral normalisation) and no penalty, also needs
 ``grad_sampler="functional"``: Opacus' hooks refuse layers with buffers, and spectral norm keeps
 its power-iteration vectors in buffers (computed from the weights alone, so they leak nothing).
 
+Ghost clipping (``grad_sampler="ghost"``, for critics whose trainable layers are all
+``nn.Linear`` applied once to ``(b, features)`` rows, such as CTGAN's). Row i's gradient of a
+linear layer is the outer product ``g_i a_iᵀ`` of the gradient at its output and its input, so
+its squared norm is ``‖g_i‖² (‖a_i‖² + 1)`` (the 1 for the bias) without ever forming it
+(Goodfellow 2015; Li et al. 2022). One backward pass to the layers' outputs gives every record's
+norm, hence its clip factor ``c_i = min(1, C / (‖∇ℓ_i‖ + 1e-6))`` (Opacus' formula); a second
+backward pass of ``Σ c_i ℓ_i`` gives the clipped sum directly. Then Opacus adds the noise and
+scales, as in the other modes. Per-record gradients are never stored, which makes DP-SGD on an MLP
+about as cheap as two ordinary backward passes.
+
 PacGAN. A pack mixes ``pac`` records into one discriminator input, so there is no per-record
 gradient, only a per-pack one (group privacy would multiply ε by ``pac``). DP mode uses
 ``pac = 1``: the real term must return exactly one loss per real record, which is checked.
@@ -77,7 +87,7 @@ __all__ = [
     "wgan_gp_record_losses",
 ]
 
-GRAD_SAMPLERS = ("hooks", "functional")
+GRAD_SAMPLERS = ("hooks", "functional", "ghost")
 # (critic, *inputs) -> per-record losses of shape (b,); inputs share the leading dimension b.
 RealLoss = Callable[..., Tensor]
 # critic -> scalar loss that reads generated samples only.
@@ -305,9 +315,11 @@ class PrivateCritic:
     generator : torch.Generator, optional
         Source of the Gaussian noise, on the module's device. None seeds a fresh one from the
         operating system (never torch's global generator).
-    grad_sampler : {"hooks", "functional"}, default "hooks"
-        Per-record gradients from Opacus' GradSampleModule hooks (fast, no double backward), or
-        from :func:`per_sample_grads` (``torch.func``; needed for gradient penalties).
+    grad_sampler : {"hooks", "functional", "ghost"}, default "hooks"
+        Per-record gradients from Opacus' GradSampleModule hooks (fast, no double backward),
+        from :func:`per_sample_grads` (``torch.func``; needed for gradient penalties), or only
+        their norms by ghost clipping (fastest; every trainable layer must be an ``nn.Linear``
+        applied once per record, and the real term may not differentiate the critic again).
 
     Attributes
     ----------
@@ -348,6 +360,7 @@ class PrivateCritic:
             raise ValueError(f"grad_sampler must be one of {GRAD_SAMPLERS}, got {grad_sampler!r}.")
         check_dp_module(module, grad_sampler)
         self.params = _trainable_params(module, optimizer)
+        self._linears = _ghost_layers(module) if grad_sampler == "ghost" else ()
         self.module, self.grad_sampler = module, grad_sampler
         self.sample_rate, self.max_steps = float(sample_rate), int(max_steps)
         self.expected_batch_size = float(sample_rate) * n_records  # q·n, the DP averaging divisor
@@ -407,10 +420,17 @@ class PrivateCritic:
         self._check_can_step()
         inputs = (real_inputs,) if isinstance(real_inputs, Tensor) else tuple(real_inputs)
         self.optimizer.zero_grad(set_to_none=True)  # clears p.grad, p.grad_sample, summed_grad
-        real_value = self._fill_grad_samples(inputs, real_loss)
-        # Clip each record's gradient, sum, add N(0, σ²C²), divide by q·n; the hook charges the
-        # accountant one step. This ASSIGNS p.grad, which is why the fake term comes after.
-        self.optimizer.pre_step()
+        if self.grad_sampler == "ghost":
+            real_value = self._ghost_clipped_sum(inputs, real_loss)
+            # The clipped sum is in p.summed_grad: the rest of pre_step, as Opacus does it.
+            self.optimizer.add_noise()
+            self.optimizer.scale_grad()
+            self.optimizer.step_hook(self.optimizer)  # charges the accountant one step
+        else:
+            real_value = self._fill_grad_samples(inputs, real_loss)
+            # Clip each record's gradient, sum, add N(0, σ²C²), divide by q·n; the hook charges
+            # the accountant one step. This ASSIGNS p.grad, which is why the fake term comes after.
+            self.optimizer.pre_step()
         fake_value = self._add_fake_gradient(fake_loss)
         self.optimizer.original_optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)  # free per-record gradient storage
@@ -456,6 +476,42 @@ class PrivateCritic:
                 losses.sum().backward()
         finally:
             self._gsm.disable_hooks()
+        return float(losses.detach().mean())
+
+    def _ghost_clipped_sum(self, inputs: tuple[Tensor, ...], real_loss: RealLoss) -> float:
+        # Sets p.summed_grad to Σ_i clip_C(∇ℓ_i) without forming any ∇ℓ_i.
+        batch = _batch_size(inputs)
+        for p in self.params:
+            p.grad_sample = p.new_zeros((0, *p.shape))  # Opacus counts one accumulated batch
+        if batch == 0:
+            for p in self.params:
+                p.summed_grad = torch.zeros_like(p)
+            return math.nan
+        calls: list[tuple[nn.Linear, Tensor, Tensor]] = []
+
+        def record(layer: nn.Module, args: tuple[Tensor, ...], output: Tensor) -> None:
+            calls.append((layer, args[0], output))
+
+        handles = [layer.register_forward_hook(record) for layer in self._linears]
+        try:
+            losses = real_loss(self.module, *inputs)  # (b,)
+        finally:
+            for handle in handles:
+                handle.remove()
+        _check_losses(losses, batch)
+        _check_ghost_calls(calls, self._linears, batch)
+        outputs = torch.autograd.grad(losses.sum(), [out for _, _, out in calls], retain_graph=True)
+        squared = losses.new_zeros(batch)  # (b,) squared per-record gradient norms
+        for (layer, a, _), g in zip(calls, outputs, strict=True):
+            g2 = g.detach().pow(2).sum(dim=1)  # (b,)
+            if layer.weight.requires_grad:
+                squared += g2 * a.detach().pow(2).sum(dim=1)
+            if layer.bias is not None and layer.bias.requires_grad:
+                squared += g2
+        coef = (self.max_grad_norm / (squared.sqrt() + 1e-6)).clamp(max=1.0)  # (b,), Opacus'
+        summed = torch.autograd.grad((losses * coef).sum(), self.params, allow_unused=True)
+        for p, g in zip(self.params, summed, strict=True):
+            p.summed_grad = torch.zeros_like(p) if g is None else g.detach()
         return float(losses.detach().mean())
 
     def _add_fake_gradient(self, fake_loss: FakeLoss | None) -> float:
@@ -538,6 +594,42 @@ class PrivateCritic:
                 if hasattr(p, attr):
                     delattr(p, attr)
         return self.module
+
+
+def _ghost_layers(module: nn.Module) -> tuple[nn.Linear, ...]:
+    """The critic's linear layers; refuses trainable parameters anywhere else."""
+    linears = []
+    for name, layer in module.named_modules():
+        own = [p for p in layer.parameters(recurse=False) if p.requires_grad]
+        if not own:
+            continue
+        if not isinstance(layer, nn.Linear):
+            raise ValueError(
+                f"grad_sampler='ghost' computes per-record gradient norms for nn.Linear layers "
+                f"only, but {name or '<root>'} ({type(layer).__name__}) has trainable "
+                "parameters. Use grad_sampler='hooks' or 'functional'."
+            )
+        linears.append(layer)
+    return tuple(linears)
+
+
+def _check_ghost_calls(
+    calls: list[tuple[nn.Linear, Tensor, Tensor]], layers: tuple[nn.Linear, ...], batch: int
+) -> None:
+    seen = [layer for layer, _, _ in calls]
+    if sorted(map(id, seen)) != sorted(map(id, layers)):
+        raise ValueError(
+            "grad_sampler='ghost' needs every linear layer of the critic applied exactly once "
+            f"to the real records; {len(seen)} calls for {len(layers)} layers. Use "
+            "grad_sampler='functional'."
+        )
+    for layer, a, _ in calls:
+        if a.dim() != 2 or a.shape[0] != batch:
+            raise ValueError(
+                f"grad_sampler='ghost' needs each linear layer to see (records, features) "
+                f"rows; {layer} got input of shape {tuple(a.shape)} for {batch} records. Use "
+                "grad_sampler='hooks'."
+            )
 
 
 @contextlib.contextmanager

@@ -22,6 +22,8 @@ from synthgan.core.precision import resolve_autocast
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
 from synthgan.core.trainer import GANTrainer
 from synthgan.exceptions import DataValidationError
+from synthgan.privacy.accounting import PrivacySpent
+from synthgan.privacy.config import PrivacyConfig
 from synthgan.tabular.conditions import ConditionPlan, plan_conditions
 from synthgan.tabular.networks import (
     Discriminator,
@@ -37,6 +39,15 @@ from synthgan.tabular.validation import as_frame, plan_columns
 __all__ = ["CTGANSynthesizer"]
 
 _SAMPLE_CHUNK = 16384  # rows generated per forward pass when sampling
+_PRIVACY_NOTES = (
+    "Preprocessing: column kinds come from the dtypes and metadata (public schema); category "
+    "lists, frequencies and numeric bounds not given as metadata were released under DP as "
+    "listed above; continuous columns use equal-width modes over their bounds (no mixture "
+    "fitted on the data).",
+    "Not covered: the metadata you supplied, the column names and dtypes, errors raised on "
+    "invalid data, and every further release (another model or fit on the same records spends "
+    "budget again).",
+)
 
 
 @register_model_kind
@@ -61,8 +72,9 @@ class CTGANSynthesizer(BaseSynthesizer):
         the table is smaller.
     discriminator_steps : int, default=1
         Critic steps per generator step.
-    pac : int, default=10
-        Rows the discriminator scores together (PacGAN), against mode collapse.
+    pac : int or None, default=None
+        Rows the discriminator scores together (PacGAN), against mode collapse. None means 10,
+        or 1 with ``privacy`` (a pack mixes records, so its gradient is not a per-record one).
     embedding_dim : int, default=128
         Size of the generator's noise input.
     generator_dim, discriminator_dim : tuple of int, default=(256, 256)
@@ -116,6 +128,21 @@ class CTGANSynthesizer(BaseSynthesizer):
     max_categories : int, default=100
         One-hot slots kept for a compacted column; the rarest values share the last slot and
         are redrawn from their training frequencies.
+    privacy : PrivacyConfig or None, default=None
+        Train with differential privacy (``docs/privacy.md``): the discriminator with DP-SGD
+        (Opacus; Poisson sampling, per-record clipping, calibrated Gaussian noise), and every
+        statistic read from the table (bounds, category lists, frequencies) released under DP,
+        all composed into ``privacy_spent_``. Needs ``pac=1`` (the default then); mode-specific
+        normalisation is replaced by ``dp_grid_modes`` equal-width modes, and training-by-sampling
+        conditions each real row on its own category. A dict is read with
+        ``PrivacyConfig.from_dict``.
+    dp_grid_modes : int, default=10
+        With ``privacy``: equal-width modes per continuous column.
+    dp_penalty : {"fake", "record"}, default="fake"
+        With ``privacy``: where the gradient penalty is taken. ``"fake"`` between pairs of
+        generated rows (reads no real record: no clipping, no privacy cost, fast ghost
+        clipping); ``"record"`` between each real record and a fake, clipped with the record
+        (WGAN-GP as published, per-record gradients with ``torch.func``, several times slower).
     device : str, default="cpu"
         Torch device for training and sampling.
     random_state : int, numpy Generator or None
@@ -140,6 +167,9 @@ class CTGANSynthesizer(BaseSynthesizer):
     autocast_ : bool
         Whether bfloat16 was used (``autocast`` resolved on the training device); sampling
         uses the same precision, also after ``load``.
+    privacy_spent_ : PrivacySpent or None
+        With ``privacy``: the (ε, δ) the whole pipeline spent, with its breakdown by mechanism
+        (unpacks as ``epsilon, delta``); None without. See :meth:`privacy_report`.
 
     Examples
     --------
@@ -160,7 +190,7 @@ class CTGANSynthesizer(BaseSynthesizer):
         epochs: int = 300,
         batch_size: int = 500,
         discriminator_steps: int = 1,
-        pac: int = 10,
+        pac: int | None = None,
         embedding_dim: int = 128,
         generator_dim: Sequence[int] = (256, 256),
         discriminator_dim: Sequence[int] = (256, 256),
@@ -185,6 +215,9 @@ class CTGANSynthesizer(BaseSynthesizer):
         mixture_max_rows: int = 5000,
         high_cardinality_threshold: int = 500,
         max_categories: int = 100,
+        privacy: PrivacyConfig | Mapping[str, Any] | None = None,
+        dp_grid_modes: int = 10,
+        dp_penalty: str = "fake",
         device: str = "cpu",
         random_state: int | np.random.Generator | None = None,
         verbose: bool = True,
@@ -217,6 +250,9 @@ class CTGANSynthesizer(BaseSynthesizer):
         self.mixture_max_rows = mixture_max_rows
         self.high_cardinality_threshold = high_cardinality_threshold
         self.max_categories = max_categories
+        self.privacy = privacy
+        self.dp_grid_modes = dp_grid_modes
+        self.dp_penalty = dp_penalty
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -239,6 +275,8 @@ class CTGANSynthesizer(BaseSynthesizer):
         """
         self._validate_params()
         df = as_frame(data)
+        if self._privacy_config() is not None:
+            return self._fit_private(df)
         plans = plan_columns(
             df,
             discrete_columns=self.discrete_columns,
@@ -269,7 +307,7 @@ class CTGANSynthesizer(BaseSynthesizer):
             data_dim=transformer.output_width,
             generator_dim=tuple(self.generator_dim),
             discriminator_dim=tuple(self.discriminator_dim),
-            pac=self.pac,
+            pac=self._pac(),
         )
         with torch_seed_scope(derive_seed(rng), device):
             generator, history = self._train(
@@ -289,8 +327,143 @@ class CTGANSynthesizer(BaseSynthesizer):
             "total": end - start,
         }
         self.generator_ = generator.eval()
+        self.privacy_spent_ = None
+        self._privacy_state = None
         self._prepare_sampling()
         return self
+
+    def _fit_private(self, df: pd.DataFrame) -> CTGANSynthesizer:
+        from synthgan.tabular import private
+
+        resolved = self._privacy_config().validate(len(df))
+        plans = private.plan_private_columns(
+            df, discrete_columns=self.discrete_columns, metadata=self.metadata
+        )
+        batch_size = self._effective_batch_size(len(df))
+        rng = check_random_state(self.random_state)
+        device = torch.device(self.device)
+        self.autocast_ = resolve_autocast(self.autocast, device)
+        start = time.perf_counter()
+        prep = private.fit_private_transformer(
+            df, plans, resolved, rng, grid_modes=self.dp_grid_modes
+        )
+        transformer = prep.transformer
+        fitted = time.perf_counter()
+        matrix, codes = transformer.transform(df, rng)
+        transformed = time.perf_counter()
+        sampler = private.private_sampler(transformer, self.log_frequency)
+        config = TabularNetworkConfig(
+            noise_dim=self.embedding_dim,
+            condition_dim=transformer.span_table_.condition_width,
+            data_dim=transformer.output_width,
+            generator_dim=tuple(self.generator_dim),
+            discriminator_dim=tuple(self.discriminator_dim),
+            pac=1,
+        )
+        with torch_seed_scope(derive_seed(rng), device):
+            generator, history, critic = self._train_private(
+                config, torch.as_tensor(matrix, device=device), codes, sampler, transformer,
+                batch_size, rng, resolved, prep.costs,
+            )  # fmt: skip
+        end = time.perf_counter()
+        self.transformer_ = transformer
+        self.sampler_ = sampler
+        self.network_config_ = config
+        self.loss_history_ = history
+        self.timings_ = {
+            "transformer_fit": fitted - start,
+            "transform": transformed - fitted,
+            "training": end - transformed,
+            "total": end - start,
+        }
+        self.generator_ = generator.eval()
+        self.privacy_spent_ = critic.privacy_spent(
+            resolved.target_delta,
+            prep.costs,
+            target_epsilon=resolved.target_epsilon,
+            notes=(resolved.delta_note(), *_PRIVACY_NOTES),
+        )
+        self._privacy_state = critic.state_dict()
+        self._prepare_sampling()
+        return self
+
+    def _train_private(
+        self, config, data, codes, sampler, transformer, batch_size, rng, resolved, costs
+    ):
+        from synthgan.privacy.accounting import plan_dp_sgd
+        from synthgan.privacy.engine import PrivateCritic
+        from synthgan.tabular.private import PrivateTabularSteps
+
+        device = data.device
+        n = data.shape[0]
+        steps_per_epoch = max(1, n // batch_size)
+        planned = self.epochs * steps_per_epoch * self.discriminator_steps
+        sample_rate = batch_size / n
+        spent_eps = sum(e for e, _ in costs.values())
+        spent_delta = sum(d for _, d in costs.values())
+        eps, delta = resolved.dp_sgd_budget(spent_eps, spent_delta)
+        sigma = plan_dp_sgd(
+            eps, delta, sample_rate, planned, resolved.accountant,
+            noise_multiplier=resolved.noise_multiplier,
+        )  # fmt: skip
+        generator = Generator(config).to(device)
+        discriminator = Discriminator(config).to(device)
+        betas = tuple(self.betas)
+        opt_g = _adam(generator, self.generator_lr, betas, self.generator_decay)
+        opt_d = torch.optim.Adam(
+            discriminator.parameters(), self.discriminator_lr, betas,
+            weight_decay=self.discriminator_decay,
+        )  # fmt: skip
+        discriminator.train()
+        noise_source = torch.Generator(device=device).manual_seed(derive_seed(rng))
+        critic = PrivateCritic(
+            discriminator, opt_d, n_records=n, sample_rate=sample_rate, noise_multiplier=sigma,
+            max_grad_norm=resolved.max_grad_norm, max_steps=planned,
+            accountant=resolved.accountant, generator=noise_source,
+            grad_sampler="functional" if self.dp_penalty == "record" else "ghost",
+        )  # fmt: skip
+        options = StepOptions(
+            batch_size=batch_size,
+            noise_dim=self.embedding_dim,
+            pac=1,
+            tau=self.tau,
+            gp_lambda=self.gp_lambda,
+            gp_every=self.gp_every,
+            reuse_fake=self.reuse_fake,
+            autocast=self.autocast_,
+            ema_decay=self.ema_decay,
+        )
+        sampling = torch.Generator(device=device).manual_seed(derive_seed(rng))
+        steps = PrivateTabularSteps(
+            generator, critic, data, codes, sampler, transformer.span_table_,
+            create_loss(self.loss), opt_g, options, rng, sampling, self.dp_penalty,
+        )  # fmt: skip
+        trainer = GANTrainer(
+            epochs=self.epochs,
+            steps_per_epoch=steps_per_epoch,
+            n_critic=self.discriminator_steps,
+            verbose=self.verbose,
+            description=f"DP-CTGAN ε={resolved.target_epsilon:g}",
+        )
+        generator.train()
+        history = trainer.fit(steps).to_frame()
+        critic.to_standard_module()
+        return steps.final_generator(), history, critic
+
+    def _privacy_config(self) -> PrivacyConfig | None:
+        if self.privacy is None or isinstance(self.privacy, PrivacyConfig):
+            return self.privacy
+        if isinstance(self.privacy, Mapping):
+            return PrivacyConfig.from_dict(dict(self.privacy))
+        raise TypeError(
+            f"privacy must be a synthgan.PrivacyConfig, a dict of its fields or None, got "
+            f"{type(self.privacy).__name__}."
+        )
+
+    def _pac(self) -> int:
+        if self.pac is None:
+            return 1 if self.privacy is not None else 10
+        return int(self.pac)
 
     def _train(self, config, data, sampler, transformer, batch_size, rng):
         device = data.device
@@ -304,7 +477,7 @@ class CTGANSynthesizer(BaseSynthesizer):
         options = StepOptions(
             batch_size=batch_size,
             noise_dim=self.embedding_dim,
-            pac=self.pac,
+            pac=self._pac(),
             tau=self.tau,
             gp_lambda=self.gp_lambda,
             gp_every=self.gp_every,
@@ -329,15 +502,27 @@ class CTGANSynthesizer(BaseSynthesizer):
         return steps.final_generator(), history
 
     def _validate_params(self) -> None:
-        for name in ("epochs", "batch_size", "discriminator_steps", "pac", "embedding_dim"):
+        for name in ("epochs", "batch_size", "discriminator_steps", "embedding_dim"):
             _check_int(name, getattr(self, name), minimum=1)
         for name in ("gp_every", "max_modes", "mixture_max_rows", "max_categories"):
             _check_int(name, getattr(self, name), minimum=1)
         _check_int("high_cardinality_threshold", self.high_cardinality_threshold, minimum=2)
-        if self.batch_size % self.pac:
+        _check_int("dp_grid_modes", self.dp_grid_modes, minimum=1)
+        if self.dp_penalty not in ("fake", "record"):
+            raise ValueError(f"dp_penalty must be 'fake' or 'record', got {self.dp_penalty!r}.")
+        if self.pac is not None:
+            _check_int("pac", self.pac, minimum=1)
+        privacy = self._privacy_config()
+        if privacy is not None and self._pac() != 1:
             raise ValueError(
-                f"batch_size ({self.batch_size}) must be a multiple of pac ({self.pac}), since "
-                "the discriminator scores packs of pac rows."
+                f"pac={self.pac} with privacy: a pack mixes {self.pac} records into one "
+                "discriminator input, so its gradient is not a per-record gradient and DP-SGD "
+                "cannot bound one record's influence. Leave pac=None (1 with privacy)."
+            )
+        if self.batch_size % self._pac():
+            raise ValueError(
+                f"batch_size ({self.batch_size}) must be a multiple of pac ({self._pac()}), "
+                "since the discriminator scores packs of pac rows."
             )
         for name in ("generator_lr", "discriminator_lr", "tau"):
             if not getattr(self, name) > 0:
@@ -359,14 +544,15 @@ class CTGANSynthesizer(BaseSynthesizer):
         create_loss(self.loss)  # raises with the valid names
 
     def _effective_batch_size(self, n_rows: int) -> int:
-        if n_rows < self.pac:
+        pac = self._pac()
+        if n_rows < pac:
             raise DataValidationError(
-                f"The training table has {n_rows} rows, fewer than pac={self.pac} (rows the "
+                f"The training table has {n_rows} rows, fewer than pac={pac} (rows the "
                 "discriminator scores together). Provide more rows or lower pac."
             )
         if n_rows >= self.batch_size:
             return self.batch_size
-        batch = (n_rows // self.pac) * self.pac
+        batch = (n_rows // pac) * pac
         warnings.warn(
             f"batch_size={self.batch_size} exceeds the {n_rows} training rows; using "
             f"batch_size={batch}.",
@@ -469,6 +655,11 @@ class CTGANSynthesizer(BaseSynthesizer):
             "timings": self.timings_,
             "autocast": self.autocast_,
         }
+        if getattr(self, "privacy_spent_", None) is not None:
+            state["privacy"] = {
+                "spent": self.privacy_spent_.to_dict(),
+                "accountant": self._privacy_state,
+            }
         tensors = {
             f"generator.{k}": v.detach().cpu() for k, v in self.generator_.state_dict().items()
         }
@@ -481,6 +672,9 @@ class CTGANSynthesizer(BaseSynthesizer):
         self.loss_history_ = pd.DataFrame(state["loss_history"])
         self.timings_ = dict(state["timings"])
         self.autocast_ = bool(state["autocast"])
+        privacy = state.get("privacy")
+        self.privacy_spent_ = None if privacy is None else PrivacySpent.from_dict(privacy["spent"])
+        self._privacy_state = None if privacy is None else privacy["accountant"]
         generator = Generator(self.network_config_)
         prefix = "generator."
         weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}

@@ -1,0 +1,262 @@
+"""CTGAN with differential privacy: the budget, the releases, what is saved, every loss term."""
+
+import copy
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from synthgan import CTGANSynthesizer, PrivacyBudgetError, PrivacyConfig, load
+from synthgan.exceptions import DataValidationError
+from synthgan.privacy.accounting import epsilon_after
+from synthgan.tabular.private import coarse_range, grid_encoder, plan_private_columns
+
+N = 2000
+PUBLIC = {"columns": {"colour": {"categories": ["red", "green", "blue"], "missing": False}}}
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.default_rng(0)
+    colour = rng.choice(["red", "green", "blue"], N, p=[0.5, 0.3, 0.2])
+    city = rng.choice(["Lyon", "Oslo", "Porto"], N).astype(object)
+    city[:5] = "Rareville"  # 5 records: far below the DP threshold, must never be named
+    return pd.DataFrame(
+        {
+            "amount": np.round(rng.lognormal(3, 1, N), 6) + 0.123457,  # distinctive decimals
+            "age": rng.integers(18, 90, N),
+            "colour": colour,
+            "city": city,
+            "flag": rng.random(N) < 0.3,
+        }
+    )
+
+
+def tiny(**kwargs):
+    params = dict(
+        epochs=2,
+        batch_size=200,
+        embedding_dim=8,
+        generator_dim=(16,),
+        discriminator_dim=(16,),
+        metadata=PUBLIC,
+        privacy=PrivacyConfig(target_epsilon=10.0),
+        verbose=False,
+        random_state=0,
+    )
+    return CTGANSynthesizer(**{**params, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def fitted(table):
+    return tiny().fit(table)
+
+
+def test_budget_is_met_and_reported(fitted):
+    spent = fitted.privacy_spent_
+    epsilon, delta = spent
+    assert 0.95 * 10.0 <= epsilon <= 10.0
+    assert delta == pytest.approx(N**-1.5) and delta < 1 / N
+    assert sum(e for e, _ in spent.breakdown.values()) == pytest.approx(epsilon)
+    assert sum(d for _, d in spent.breakdown.values()) == pytest.approx(delta)
+    pre = [name for name in spent.breakdown if name.startswith("preprocessing")]
+    # bounds of the two numeric columns; counts of colour (public list), city, flag (lists read
+    # under DP: thresholded histogram for city, dtype's [False, True] for flag)
+    assert len(pre) == 5
+    report = fitted.privacy_report()
+    for words in ("DP-SGD", "Poisson", "noise multiplier", "clipped", "1/(n·√n)", "metadata"):
+        assert words in report
+
+
+def test_accounting_equals_opacus_plus_preprocessing(fitted):
+    spent = fitted.privacy_spent_
+    s = spent.dp_sgd
+    assert s.steps == 2 * (N // 200) and s.sample_rate == pytest.approx(200 / N)
+    pre_eps = sum(e for name, (e, _) in spent.breakdown.items() if name != "DP-SGD")
+    pre_delta = sum(d for name, (_, d) in spent.breakdown.items() if name != "DP-SGD")
+    independent = epsilon_after(
+        "prv",
+        noise_multiplier=s.noise_multiplier,
+        sample_rate=s.sample_rate,
+        steps=s.steps,
+        delta=spent.delta - pre_delta,
+    )
+    assert spent.epsilon == pytest.approx(independent + pre_eps, rel=1e-9)
+    assert pre_eps == pytest.approx(0.1 * 10.0)  # nothing public to save: the whole share
+
+
+def test_saved_model_holds_no_training_values(fitted, table, tmp_path):
+    path = fitted.save(tmp_path / "dp.synthgan")
+    with zipfile.ZipFile(path) as archive:
+        text = b"".join(archive.read(name) for name in archive.namelist()).decode("latin-1")
+    for value in table["amount"].head(50):
+        assert f"{value:.6f}".rstrip("0") not in text
+    assert "Rareville" not in text
+    # Category counts are the rounded noisy release, not the true counts.
+    encoder = next(e for e in fitted.transformer_.encoders_ if e.name == "colour")
+    true = table["colour"].value_counts().reindex(encoder.categories).to_numpy()
+    assert not np.array_equal(encoder.counts, true)
+    assert np.abs(encoder.counts - true).max() < 60  # Laplace(1/0.2): noisy, not garbage
+
+
+def test_reload_keeps_the_guarantee_and_the_samples(fitted, tmp_path):
+    path = fitted.save(tmp_path / "dp.synthgan")
+    again = load(path)
+    assert again.privacy_spent_ == fitted.privacy_spent_
+    assert again.privacy_report() == fitted.privacy_report()
+    assert again._privacy_state["accountant_state"] == fitted._privacy_state["accountant_state"]
+    pd.testing.assert_frame_equal(
+        again.sample(50, random_state=3), fitted.sample(50, random_state=3)
+    )
+
+
+def test_samples_respect_the_schema(fitted, table):
+    synthetic = fitted.sample(300, random_state=0)
+    assert list(synthetic.columns) == list(table.columns)
+    assert set(synthetic["colour"]) <= {"red", "green", "blue"}
+    assert set(synthetic["city"].dropna()) <= {"Lyon", "Oslo", "Porto"}
+    assert synthetic["age"].dtype == table["age"].dtype
+
+
+def test_every_loss_term_reaches_the_update(table):
+    # With zero noise, no clipping and SGD(lr=1), one private critic step must move the weights
+    # by exactly the gradient of (Σ real terms)/(q·n) + fake term (+ penalty), as plain autograd
+    # computes it from the same inputs: nothing dropped, nothing counted twice.
+    for penalty in ("fake", "record"):
+        model = tiny(
+            dp_penalty=penalty,
+            gp_every=1,
+            privacy=PrivacyConfig(target_epsilon=10.0, noise_multiplier=1e-9),
+        )
+        steps, critic = _private_steps(model, table)
+        captured = {}
+        original = critic.step
+
+        def spy(inputs, real_loss, fake_loss, captured=captured, original=original, critic=critic):
+            captured.update(inputs=inputs, real=real_loss, fake=fake_loss)
+            captured["before"] = copy.deepcopy(critic.module)
+            return original(inputs, real_loss, fake_loss)
+
+        critic.step = spy
+        critic.optimizer.max_grad_norm = 1e12
+        critic.optimizer.noise_multiplier = 0.0
+        steps.discriminator_step()
+        reference = captured["before"]
+        inputs = captured["inputs"]
+        inputs = (inputs,) if isinstance(inputs, torch.Tensor) else inputs
+        loss = captured["real"](reference, *inputs).sum() / critic.expected_batch_size
+        loss = loss + captured["fake"](reference)
+        grads = torch.autograd.grad(loss, list(reference.parameters()))
+        for before, after, g in zip(
+            reference.parameters(), critic.module.parameters(), grads, strict=True
+        ):
+            torch.testing.assert_close(before.detach() - after.detach(), g, rtol=1e-4, atol=1e-6)
+
+
+def _private_steps(model, table):
+    """Build a model's private training steps without training (SGD, dropout off)."""
+    from synthgan.core.losses import create_loss
+    from synthgan.privacy.engine import PrivateCritic
+    from synthgan.tabular import private
+    from synthgan.tabular.networks import Discriminator, Generator, TabularNetworkConfig
+    from synthgan.tabular.steps import StepOptions
+
+    rng = np.random.default_rng(0)
+    resolved = model.privacy.validate(len(table))
+    plans = plan_private_columns(table, discrete_columns=None, metadata=PUBLIC)
+    prep = private.fit_private_transformer(table, plans, resolved, rng)
+    matrix, codes = prep.transformer.transform(table, rng)
+    sampler = private.private_sampler(prep.transformer, True)
+    config = TabularNetworkConfig(
+        noise_dim=8,
+        condition_dim=prep.transformer.span_table_.condition_width,
+        data_dim=prep.transformer.output_width,
+        generator_dim=(16,),
+        discriminator_dim=(16,),
+        pac=1,
+        dropout=0.0,
+    )
+    disc = Discriminator(config).train()
+    critic = PrivateCritic(
+        disc,
+        torch.optim.SGD(disc.parameters(), lr=1.0),
+        n_records=len(table),
+        sample_rate=0.1,
+        noise_multiplier=0.0,
+        max_grad_norm=1e12,
+        max_steps=5,
+        grad_sampler="functional" if model.dp_penalty == "record" else "ghost",
+    )
+    options = StepOptions(200, 8, 1, 0.2, 10.0, 1, True, False)
+    steps = private.PrivateTabularSteps(
+        Generator(config), critic, torch.as_tensor(matrix), codes, sampler,
+        prep.transformer.span_table_, create_loss("wasserstein"),
+        torch.optim.Adam(disc.parameters()), options, rng, torch.Generator().manual_seed(0),
+        model.dp_penalty,
+    )  # fmt: skip
+    return steps, critic
+
+
+def test_an_impossible_budget_fails_before_training(table):
+    tight = PrivacyConfig(target_epsilon=0.01)
+    with pytest.raises(PrivacyBudgetError, match="Too few records to estimate a column's range"):
+        tiny(privacy=tight).fit(table)
+    public = {
+        "columns": {
+            **PUBLIC["columns"],
+            "amount": {"min": 0, "max": 1000},
+            "age": {"min": 18, "max": 90},
+            "city": {"categories": ["Lyon", "Oslo", "Porto", "Rareville"]},
+        }
+    }
+    model = tiny(epochs=500, privacy=tight, metadata=public)
+    with pytest.raises(PrivacyBudgetError, match=r"ε=0.009.*q=0.1 over 5000 steps"):
+        model.fit(table)
+    assert not hasattr(model, "generator_")
+
+
+def test_bad_private_settings_are_named(table):
+    with pytest.raises(ValueError, match="pac=10 with privacy"):
+        tiny(pac=10).fit(table)
+    with pytest.raises(ValueError, match="dp_penalty"):
+        tiny(dp_penalty="none").fit(table)
+    with pytest.raises(TypeError, match="privacy must be"):
+        tiny(privacy=3.0).fit(table)
+    bad = {"columns": {"colour": {"categories": ["red", "green"]}}}
+    with pytest.raises(DataValidationError, match=r"'colour' holds 'blue'.*public category"):
+        tiny(metadata=bad).fit(table)
+    with pytest.raises(DataValidationError, match="only one of 'min' and 'max'"):
+        tiny(metadata={"columns": {"age": {"min": 0}}}).fit(table)
+
+
+def test_privacy_report_needs_a_private_model(table):
+    model = tiny(privacy=None, pac=None).fit(table)
+    assert model.privacy_spent_ is None
+    with pytest.raises(ValueError, match="without differential privacy"):
+        model.privacy_report()
+
+
+def test_private_planning_reads_no_statistic(table):
+    constant = table.assign(same=1.5)  # constant detection would read the data
+    plans = {p.name: p for p in plan_private_columns(constant, discrete_columns=None,
+                                                      metadata=PUBLIC)}  # fmt: skip
+    assert plans["same"].kind == "continuous" and plans["same"].bounds is None
+    assert plans["colour"].categories == ("red", "green", "blue")
+    assert plans["flag"].categories == (False, True) and not plans["flag"].nullable
+    assert plans["city"].categories is None and plans["city"].nullable
+    assert not plans["age"].nullable  # numpy int64 cannot hold a missing value
+
+
+def test_coarse_range_and_grid_encoder():
+    rng = np.random.default_rng(0)
+    values = rng.uniform(-300, 5000, 20_000)
+    low, high = coarse_range(values, 1.0, rng).value
+    assert low <= -256 and high >= 4096  # whole power-of-two bins around the data
+    assert low >= -1024 and high <= 8192
+    encoder = grid_encoder("x", {"dtype": "float64"}, 0.0, 10.0, 5, nullable=True)
+    x = np.array([0.5, 3.0, 9.9, np.nan])
+    alpha, mode = encoder.encode(x, rng)
+    np.testing.assert_allclose(encoder.decode(alpha, mode, clip=True)[:3], x[:3], atol=1e-9)
+    assert mode[3] == 5  # the missing mode
