@@ -88,6 +88,9 @@ def run_synthgan(spec: dict, train):
         "epoch_median_s": statistics.median(epoch_seconds) if epoch_seconds else None,
         "epoch_source": "median of loss_history_.seconds",
         "sample_s": sample_s,
+        "privacy_spent": None
+        if getattr(model, "privacy_spent_", None) is None
+        else model.privacy_spent_.to_dict(),
     }, synthetic
 
 

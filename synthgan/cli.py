@@ -5,6 +5,7 @@ Examples
 .. code-block:: bash
 
     synthgan fit data.csv -o model.synthgan --epochs 300 --discrete-columns zip_code
+    synthgan fit data.csv --epsilon 3 --delta 1e-6 --metadata meta.json -o model.synthgan
     synthgan sample model.synthgan -n 10000 -o synthetic.parquet --condition 'income=>50K'
     synthgan evaluate --real train.parquet --synthetic synthetic.parquet \\
         --holdout holdout.parquet --target income -o report.html --json report.json
@@ -22,7 +23,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from synthgan import __version__, workflows
+from synthgan.base import load
 from synthgan.exceptions import DataValidationError, ModelFileError
+from synthgan.privacy.config import PrivacyConfig
 
 __all__ = ["build_parser", "main"]
 
@@ -70,10 +73,34 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help='column types and bounds: {"columns": {name: {"type": ..., "min": .., "max": ..}}}',
     )
+    _add_privacy_options(fit)
     fit.add_argument("--seed", type=int, help="random seed (same data and seed, same model)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     fit.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     fit.set_defaults(handler=_run_fit)
+
+
+def _add_privacy_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "differential privacy", "train with DP-SGD and DP preprocessing (see docs/privacy.md)"
+    )
+    group.add_argument(
+        "--epsilon", type=float, help="total privacy budget ε of the whole pipeline (e.g. 3)"
+    )
+    group.add_argument(
+        "--delta", type=float, help="total δ (default 1/(n·√n) for n training records)"
+    )
+    group.add_argument(
+        "--accountant", choices=("prv", "rdp"), default="prv", help="privacy accountant"
+    )
+
+
+def _privacy_config(args: argparse.Namespace) -> PrivacyConfig | None:
+    if args.epsilon is None:
+        if args.delta is not None:
+            raise ValueError("--delta needs --epsilon (the privacy budget ε).")
+        return None
+    return PrivacyConfig(args.epsilon, args.delta, accountant=args.accountant)
 
 
 def _add_sample(commands: argparse._SubParsersAction) -> None:
@@ -201,9 +228,12 @@ def _run_fit(args: argparse.Namespace) -> None:
         random_state=args.seed,
         overwrite=args.overwrite,
         verbose=not args.quiet,
+        privacy=_privacy_config(args),
     )
     if not args.quiet:
         print(f"Model written to {path}")
+        if args.epsilon is not None:
+            print(load(path).privacy_report())
 
 
 def _run_sample(args: argparse.Namespace) -> None:

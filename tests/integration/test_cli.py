@@ -297,3 +297,29 @@ def test_run_demo_smoke(tmp_path, capsys):
 def real_share(*, rows: int) -> float:
     sample = load_adult().sample(rows, random_state=0)
     return float((sample["income"] == ">50K").mean())
+
+
+def test_fit_with_differential_privacy(data_dir, tmp_path, capsys):
+    from synthgan import load
+    from synthgan.datasets import adult_metadata
+
+    metadata = adult_metadata(public_domains=True)
+    bounds = {"age": (0, 100), "fnlwgt": (0, 1_500_000), "education-num": (1, 16),
+              "capital-gain": (0, 100_000), "capital-loss": (0, 5_000),
+              "hours-per-week": (1, 99)}  # fmt: skip
+    for name, (low, high) in bounds.items():
+        metadata["columns"][name].update(min=low, max=high)
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps(metadata))
+    out = tmp_path / "dp.synthgan"
+    code, stdout, _ = run(
+        capsys, "fit", data_dir / "adult.csv", "--epsilon", "3", "--delta", "1e-6",
+        "--metadata", meta, "-o", out, "--epochs", "1", "--seed", "0",
+    )  # fmt: skip
+    assert code == 0
+    assert "differentially private" in stdout and "δ = 1e-06 was given by the user" in stdout
+    epsilon, delta = load(out).privacy_spent_
+    assert 2.8 < epsilon <= 3.0 and delta == pytest.approx(1e-6)
+    code, _, err = run(capsys, "fit", data_dir / "adult.csv", "--delta", "1e-6", "-o",
+                       tmp_path / "x.synthgan")  # fmt: skip
+    assert code != 0 and "--delta needs --epsilon" in err
