@@ -478,6 +478,7 @@ class PrivateTabularSteps:
         return {"discriminator_loss": float(value)}
 
     def _real_loss(self, critic, x: Tensor) -> Tensor:
+        # float32: the clip factor must come from the exact per-record gradient norm.
         return self.loss.real_term(critic(x).reshape(-1))  # (b,)
 
     def _fake_loss(self, fake_in: Tensor, weight: float):
@@ -488,7 +489,9 @@ class PrivateTabularSteps:
         mixed = torch.lerp(fake_in.roll(1, dims=0), fake_in, alpha)
 
         def loss(critic) -> Tensor:
-            value = self.loss.fake_term(critic(fake_in).reshape(-1)).mean()
+            with self._autocast():  # reads no real record: bfloat16 is as safe as float32
+                scores = critic(fake_in).float()
+            value = self.loss.fake_term(scores.reshape(-1)).mean()
             if weight:
                 point = mixed.detach().requires_grad_(True)
                 value = value + weight * gradient_penalty(critic(point), point).mean()
@@ -525,7 +528,8 @@ class PrivateTabularSteps:
             logits, fake = self._generate(cond)
         self.discriminator.requires_grad_(False)
         try:
-            scores = self.discriminator(torch.cat([fake, cond], dim=1)).float()
+            with self._autocast():
+                scores = self.discriminator(torch.cat([fake, cond], dim=1)).float()
         finally:
             self.discriminator.requires_grad_(True)
         loss = self.loss.generator(scores)
