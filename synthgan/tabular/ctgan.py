@@ -161,7 +161,9 @@ class CTGANSynthesizer(BaseSynthesizer):
     network_config_ : TabularNetworkConfig
         Sizes of the networks.
     loss_history_ : pandas.DataFrame
-        One row per epoch: epoch, discriminator_loss, generator_loss, seconds.
+        One row per epoch: epoch, discriminator_loss, generator_loss, seconds. With
+        ``privacy`` the discriminator loss is its fake-only term (with the fake-side penalty):
+        the real term is a statistic of the records that DP-SGD does not release.
     timings_ : dict
         Seconds spent in ``transformer_fit``, ``transform``, ``training`` and ``total``.
     autocast_ : bool

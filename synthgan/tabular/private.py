@@ -256,7 +256,7 @@ def _continuous(series, plan, eps, rng, grid_modes, result) -> ContinuousEncoder
         bounds = dp_bounds(values, *coarse.value, eps / 2, rng, tail=BOUNDS_TAIL)
         lo, hi = bounds.value
         if _integer_like(plan.dtype):  # whole units: widen to the enclosing integers
-            lo, hi = math.floor(lo), math.ceil(hi)
+            lo, hi = _whole(lo, math.floor), _whole(hi, math.ceil)
         if not hi > lo:
             hi = lo + 1.0
         result.releases[f"preprocessing: bounds of {plan.name!r}"] = Release(
@@ -283,6 +283,13 @@ def grid_encoder(
         maximum=float(hi),
         has_missing=nullable,
     )
+
+
+def _whole(value: float, direction) -> float:
+    # A bound within 1e-6 of an integer is that integer (the zero bin of the coarse range is
+    # ±2^-20 wide: a column of zeros must not get a bound of -1).
+    nearest = round(value)
+    return float(nearest if abs(value - nearest) < 1e-6 else direction(value))
 
 
 def _integer_like(info: dict[str, Any]) -> bool:
@@ -474,8 +481,9 @@ class PrivateTabularSteps:
         fake_loss = self._fake_loss(fake_in, weight if penalise and self.penalty == "fake" else 0)
         losses = self.critic.step(inputs, record_loss, fake_loss)
         self._cached = (logits, fake, cond, slots) if opts.reuse_fake else None
-        value = losses.fake if math.isnan(losses.real) else losses.real + losses.fake
-        return {"discriminator_loss": float(value)}
+        # Only the fake term is logged: the real term's value is an unnoised statistic of the
+        # real records, and the loss history is part of the model file.
+        return {"discriminator_loss": float(losses.fake)}
 
     def _real_loss(self, critic, x: Tensor) -> Tensor:
         # float32: the clip factor must come from the exact per-record gradient norm.
