@@ -164,6 +164,13 @@ def _add_fit_images(commands: argparse._SubParsersAction) -> None:
     fit.add_argument(
         "--max-time", type=float, metavar="SECONDS", help="stop after this much training"
     )
+    fit.add_argument(
+        "--classes",
+        type=_comma_list,
+        metavar="A,B",
+        help="public class list of the conditional model (required with --epsilon)",
+    )
+    _add_privacy_options(fit)
     fit.add_argument("--seed", type=int, help="random seed (same data and seed, same model)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     fit.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -276,9 +283,13 @@ def _run_fit_images(args: argparse.Namespace) -> None:
         random_state=args.seed,
         overwrite=args.overwrite,
         verbose=not args.quiet,
+        classes=args.classes,
+        privacy=_privacy_config(args),
     )
     if not args.quiet:
         print(f"Model written to {path}")
+        if args.epsilon is not None:
+            print(load(path).privacy_report())
 
 
 def _run_sample_images(args: argparse.Namespace) -> None:

@@ -220,6 +220,7 @@ def fit_images(
     random_state: int | None = None,
     overwrite: bool = False,
     verbose: bool = True,
+    classes: Sequence[Any] | None = None,
     **synthesizer_options: Any,
 ) -> Path:
     """Fit a DCGAN (or, with ``conditional``, a class-conditional GAN) on images and save it.
@@ -239,6 +240,10 @@ def fit_images(
         Passed to the synthesizer.
     overwrite : bool, default=False
         Replace an existing model file.
+    classes : sequence, optional
+        The public class list (``fit(..., classes=)``), needed by the conditional model with
+        ``privacy``. For a ``.npz`` input, entries that are integer literals (``"3"``) are read
+        as integers, like the labels stored there.
 
     Returns
     -------
@@ -253,8 +258,16 @@ def fit_images(
         epochs=epochs, max_time=max_time, random_state=random_state, verbose=verbose,
         **synthesizer_options,
     )  # fmt: skip
-    model.fit(Path(input_path))
+    if classes is not None and Path(input_path).suffix == ".npz":
+        classes = [_as_int_if_literal(c) for c in classes]
+    model.fit(Path(input_path), classes=None if classes is None else list(classes))
     return model.save(output, overwrite=overwrite)
+
+
+def _as_int_if_literal(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return value
 
 
 def sample_images(

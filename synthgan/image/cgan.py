@@ -15,9 +15,10 @@ import torch
 
 from synthgan.base import register_model_kind
 from synthgan.core.random import check_random_state
-from synthgan.exceptions import DataValidationError
+from synthgan.exceptions import DataValidationError, PrivacyBudgetError
 from synthgan.image.data import ImageData
 from synthgan.image.dcgan import DCGANSynthesizer, _check_int
+from synthgan.privacy.mechanisms import frequencies_from_counts
 
 __all__ = ["ConditionalGANSynthesizer"]
 
@@ -39,13 +40,20 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
     embedding_dim : int, default=10
         Size of the generator's label embedding (concatenated to the noise).
 
+    With ``privacy``, the class list must be given (``fit(images, labels, classes=[...])``:
+    which classes occur is itself private), and the class counts are released with Laplace noise
+    from the preprocessing share of ε (``PrivacyConfig.preprocessing_epsilon_share``, 0.1 by
+    default); their frequencies label the generated images in training and in ``sample``.
+
     Attributes
     ----------
     classes_ : list
-        The class labels seen in ``fit`` (ints or strings), in code order.
+        The class labels (ints or strings) in code order: those seen in ``fit``, sorted, or the
+        ``classes`` given to it, in the given order.
     class_counts_ : list of int
         Training images per class; ``sample`` without ``labels`` draws classes in these
-        proportions.
+        proportions. With ``privacy`` these are the noisy counts, rounded and clamped at zero
+        (the exact counts are not kept).
 
     Examples
     --------
@@ -79,6 +87,11 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
         return sorted({*DCGANSynthesizer._get_param_names(), "conditioning", "embedding_dim"})
 
     # -- fit hooks -------------------------------------------------------------------------------
+    def _with_classes(self, data: ImageData, classes) -> ImageData:
+        if classes is None or data.labels is None:  # unlabelled: _check_data explains
+            return data
+        return data.with_classes(classes)
+
     def _validate_params(self) -> None:
         super()._validate_params()
         if self.conditioning not in _CONDITIONINGS:
@@ -110,10 +123,26 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
     def _training_labels(self, data: ImageData) -> torch.Tensor:
         return data.labels
 
-    def _set_class_state(self, data: ImageData) -> None:
+    def _set_class_state(self, data: ImageData, counts: list[int] | None = None) -> None:
         self.classes_ = list(data.classes)
-        counts = torch.bincount(data.labels, minlength=data.n_classes)
-        self.class_counts_ = [int(c) for c in counts]
+        if counts is None:
+            counts = [int(c) for c in torch.bincount(data.labels, minlength=data.n_classes)]
+        self.class_counts_ = list(counts)
+
+    def _class_release_epsilon(self, resolved) -> float:
+        if not resolved.preprocessing_epsilon > 0:
+            raise PrivacyBudgetError(
+                "preprocessing_epsilon_share is 0, but the conditional model releases its class "
+                "counts under differential privacy (they set the class frequencies of training "
+                "and sampling). Give a positive share (0.1 is the default)."
+            )
+        return resolved.preprocessing_epsilon
+
+    def _private_class_counts(self, data: ImageData, epsilon: float, rng):
+        from synthgan.image.private import CLASS_COUNTS, release_class_counts
+
+        counts, release = release_class_counts(data.labels, data.n_classes, epsilon, rng)
+        return counts, {CLASS_COUNTS: release}
 
     # -- sampling --------------------------------------------------------------------------------
     def sample(
@@ -155,8 +184,8 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
             if n is None:
                 raise ValueError("Pass n (the number of images) or labels (their classes).")
             _check_int("n", n, minimum=1)
-            weights = np.asarray(self.class_counts_, dtype=float)
-            return rng.choice(len(self.classes_), size=n, p=weights / weights.sum())
+            weights = frequencies_from_counts(self.class_counts_)  # uniform if all are 0
+            return rng.choice(len(self.classes_), size=n, p=weights)
         if isinstance(labels, Mapping):
             codes = np.concatenate([
                 np.full(_count(label, count), self._code(label), dtype=np.int64)

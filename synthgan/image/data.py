@@ -48,6 +48,7 @@ __all__ = [
 
 IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
 _VALUE_RANGES = {"uint8": (0.0, 255.0), "unit": (0.0, 1.0), "signed": (-1.0, 1.0)}
+_AUTO_FROM_DTYPE = "auto, from the dtype only"  # read_images(detect_float_range=False)
 _SIDE_BASES = (4, 7)  # the generator starts from a 4x4 or 7x7 map and doubles it
 _MIN_SIDE, _MAX_SIDE = 8, 128
 _PROGRESS_FROM = 2000  # a progress bar for more items than this (reading 2,000 takes ~1 s)
@@ -171,6 +172,39 @@ class ImageData:
             )
         return [self.classes[int(code)] for code in codes]
 
+    def with_classes(self, classes) -> ImageData:
+        """The same images with their labels re-coded against a given class list.
+
+        ``classes`` (ints or strings, no duplicates) becomes ``classes`` in the given order, so
+        it may hold classes that no image has; ``labels[i]`` is image i's position in it. The
+        int / string leniency of :meth:`encode_labels` applies (a folder's ``"3"`` is class 3).
+
+        Raises
+        ------
+        DataValidationError
+            The images are unlabelled, ``classes`` is not a list of distinct ints or strings, or
+            a label is not in it.
+        """
+        if self.labels is None:
+            raise DataValidationError(
+                f"the images ({self.source}) are unlabelled; classes= re-codes labels, so pass "
+                "labels= (or a dataset or class folders that carry them) as well."
+            )
+        given = _class_list(classes)
+        recoded = replace(self, classes=given)
+        lookup = {value: code for code, value in enumerate(given)}
+        table = []
+        for value in self.classes:
+            try:
+                table.append(recoded._code(value, lookup))
+            except DataValidationError:
+                raise DataValidationError(
+                    f"the labels hold {value!r}, which is not among the given classes "
+                    f"{_shorten(given)}; add it to classes= or drop those images."
+                ) from None
+        codes = torch.tensor(table, dtype=torch.int64)[self.labels]  # (N,)
+        return replace(recoded, labels=codes)
+
     def _code(self, value, lookup: dict) -> int:
         # Digits typed on a command line name integer classes; integers name the string
         # classes "0", "1" ... that a folder of class sub-folders gives.
@@ -184,6 +218,29 @@ class ImageData:
             raise DataValidationError(
                 f"unknown class label {value!r}; the images' classes are {_shorten(self.classes)}."
             ) from None
+
+
+def _class_list(classes) -> tuple:
+    """A given class list as a tuple of python ints or strings, checked."""
+    if isinstance(classes, (str, bytes)) or not isinstance(classes, Iterable):
+        raise DataValidationError(
+            f"classes must be a list of class labels (ints or strings), got {classes!r}."
+        )
+    values = [v.item() if isinstance(v, (np.generic, torch.Tensor)) else v for v in classes]
+    kinds = {
+        int if isinstance(v, numbers.Integral) and not isinstance(v, bool) else type(v)
+        for v in values
+    }
+    if not values or not (kinds <= {int} or kinds <= {str}):
+        raise DataValidationError(
+            f"classes must be a non-empty list of ints or of strings (not both, no booleans), "
+            f"got {_shorten(values) or 'an empty list'}."
+        )
+    values = [int(v) for v in values] if kinds == {int} else values
+    duplicates = sorted({repr(v) for v in values if values.count(v) > 1})
+    if duplicates:
+        raise DataValidationError(f"classes lists {', '.join(duplicates)} more than once.")
+    return tuple(values)
 
 
 def _shorten(values: Iterable, limit: int = 20) -> str:
@@ -239,7 +296,12 @@ def _nearest_size(side: int) -> int:
 # Reading.
 # ---------------------------------------------------------------------------------------------
 def read_images(
-    images, labels=None, *, value_range: str = "auto", name: str = "images"
+    images,
+    labels=None,
+    *,
+    value_range: str = "auto",
+    name: str = "images",
+    detect_float_range: bool = True,
 ) -> ImageData:
     """Read and validate images for the image synthesizers.
 
@@ -275,6 +337,11 @@ def read_images(
         when you know it. Values outside an explicit range are an error.
     name : str, default "images"
         What to call the input in error messages.
+    detect_float_range : bool, default True
+        With False, ``value_range="auto"`` refuses float pixels, whose range it would choose
+        from their values, and reads only integer and boolean pixels, whose range follows from
+        the dtype. Differential privacy uses this: a choice made from the pixel values is a
+        release about them that nothing accounts for.
 
     Returns
     -------
@@ -316,6 +383,8 @@ def read_images(
         raise ValueError(
             f"value_range must be 'auto', 'uint8', 'unit' or 'signed', got {value_range!r}."
         )
+    if value_range == "auto" and not detect_float_range:
+        value_range = _AUTO_FROM_DTYPE  # passed down to _resolve_scale like any range
     if isinstance(images, (str, os.PathLike)):
         return _read_path(Path(images), labels, value_range, name)
     if isinstance(images, (np.ndarray, torch.Tensor, list, tuple)):
@@ -396,8 +465,16 @@ def _resolve_scale(array: np.ndarray, value_range: str, where: str) -> str:
             f"{where} contains {count} NaN or infinite pixel value(s); every pixel must be "
             "finite. Drop or repair those images."
         )
-    if value_range == "auto":
-        return detect_scale(array, where)
+    if value_range == _AUTO_FROM_DTYPE and array.dtype.kind == "f":
+        raise DataValidationError(
+            f"{where} holds float pixels, and value_range='auto' would choose between [0, 1] "
+            "and [-1, 1] from their values. With differential privacy that choice is a release "
+            "about the private images that nothing accounts for, so state the range: "
+            "value_range='unit' ([0, 1]) or 'signed' ([-1, 1]), or pass uint8 images (0..255, "
+            "a range the dtype gives)."
+        )
+    if value_range in ("auto", _AUTO_FROM_DTYPE):
+        return detect_scale(array, where)  # integers and booleans: from the dtype
     low, high = float(array.min()), float(array.max())
     lower, upper = _VALUE_RANGES[value_range]
     slack = RANGE_TOLERANCE * (upper - lower)  # rounding overshoot, clipped when read

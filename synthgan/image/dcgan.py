@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numbers
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ from synthgan.image.data import ImageData, read_images, write_grid
 from synthgan.image.monitor import DiversityMonitor
 from synthgan.image.networks import ImageDiscriminator, ImageGenerator, ImageNetworkConfig
 from synthgan.image.steps import ImageGANSteps, ImageStepOptions, smoothed_loss
+from synthgan.privacy.accounting import PrivacySpent
+from synthgan.privacy.config import PrivacyConfig
 
 __all__ = ["DCGANSynthesizer"]
 
@@ -65,9 +67,12 @@ class DCGANSynthesizer(BaseSynthesizer):
     loss : str, default="non_saturating"
         Adversarial loss from :func:`synthgan.core.losses.available_losses` (``"hinge"`` pairs
         well with ``spectral_norm=True``).
-    generator_norm, discriminator_norm : str, default="batch"
-        Norm layers ("batch", "group", "instance", "layer" or "none"). Differential privacy
-        needs a discriminator norm that does not mix images of a batch (not "batch").
+    generator_norm : str, default="batch"
+        Norm layers of the generator ("batch", "group", "instance", "layer" or "none").
+    discriminator_norm : str or None, default=None
+        Norm layers of the discriminator, the same choices; None means "batch", or "group"
+        with ``privacy`` (DP-SGD needs a per-image gradient, and BatchNorm mixes the images of a
+        batch, so "batch" with ``privacy`` is an error).
     spectral_norm : bool, default=False
         Spectral normalisation of every discriminator layer (Miyato et al. 2018).
     label_smoothing : float, default=0.0
@@ -89,7 +94,20 @@ class DCGANSynthesizer(BaseSynthesizer):
     monitor_diversity : bool, default=True
         Log a diversity figure every epoch (``diversity``, and ``class_coverage`` for the
         conditional model) and warn when it collapses; see :class:`~synthgan.image.monitor.
-        DiversityMonitor`.
+        DiversityMonitor`. Off with ``privacy`` (its reference is a sample of real images).
+    privacy : PrivacyConfig, dict or None, default=None
+        Train with differential privacy (see the image guide and :mod:`synthgan.image.private`):
+        the discriminator, the only network that sees real images, with DP-SGD (Opacus:
+        Poisson sampling with expected batch ``batch_size``, per-image clipping, Gaussian noise
+        calibrated up front so that the planned ``epochs`` end within ``target_epsilon``); the
+        conditional model's class counts with Laplace noise from the preprocessing share. The
+        image size, channels, number of images and pixel range are treated as public: pass
+        uint8 images or an explicit ``value_range`` (``"auto"`` on float pixels is refused),
+        and, for the conditional model, the class list as ``fit(..., classes=...)``. Spectral
+        norm, DiffAugment, label smoothing and the generator average work as without privacy;
+        the discriminator steps run in float32. A dict is read with ``PrivacyConfig.from_dict``.
+        With a fixed ``random_state`` the noise is reproducible: keep the seed secret (or None)
+        when publishing a model.
     device : str, default="cpu"
         Torch device for training and sampling.
     random_state : int, numpy Generator or None
@@ -109,6 +127,10 @@ class DCGANSynthesizer(BaseSynthesizer):
         ``training`` seconds, ``images_per_second`` of training, and ``epochs`` run.
     autocast_ : bool
         Whether bfloat16 was used; sampling uses the same precision, also after ``load``.
+    privacy_spent_ : PrivacySpent or None
+        With ``privacy``: the (ε, δ) the whole fit spent, with its breakdown (``"DP-SGD"`` and,
+        conditional, ``"preprocessing: class counts"``); unpacks as ``epsilon, delta``. None
+        without. Saved with the model, with the accountant's state; see :meth:`privacy_report`.
 
     Examples
     --------
@@ -137,7 +159,7 @@ class DCGANSynthesizer(BaseSynthesizer):
         betas: Sequence[float] = (0.5, 0.999),
         loss: str = "non_saturating",
         generator_norm: str = "batch",
-        discriminator_norm: str = "batch",
+        discriminator_norm: str | None = None,
         spectral_norm: bool = False,
         label_smoothing: float = 0.0,
         diff_augment: str | None = None,
@@ -146,6 +168,7 @@ class DCGANSynthesizer(BaseSynthesizer):
         autocast: bool | str = "auto",
         max_time: float | None = None,
         monitor_diversity: bool = True,
+        privacy: PrivacyConfig | Mapping[str, Any] | None = None,
         device: str = "cpu",
         random_state: int | np.random.Generator | None = None,
         verbose: bool = True,
@@ -169,6 +192,7 @@ class DCGANSynthesizer(BaseSynthesizer):
         self.autocast = autocast
         self.max_time = max_time
         self.monitor_diversity = monitor_diversity
+        self.privacy = privacy
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -176,7 +200,14 @@ class DCGANSynthesizer(BaseSynthesizer):
     # ------------------------------------------------------------------------------------------
     # fit
     # ------------------------------------------------------------------------------------------
-    def fit(self, images: Any, labels: Any = None, *, value_range: str = "auto"):
+    def fit(
+        self,
+        images: Any,
+        labels: Any = None,
+        *,
+        value_range: str = "auto",
+        classes: Sequence | None = None,
+    ):
         """Learn the distribution of ``images``.
 
         Parameters
@@ -192,19 +223,40 @@ class DCGANSynthesizer(BaseSynthesizer):
             by the unconditional one.
         value_range : {"auto", "unit", "signed", "uint8"}, default="auto"
             How float pixels are read: ``"unit"`` is [0, 1], ``"signed"`` [-1, 1]; ``"auto"``
-            takes [-1, 1] when any value is negative and [0, 1] otherwise.
+            takes [-1, 1] when any value is negative and [0, 1] otherwise. With ``privacy``,
+            ``"auto"`` reads integer pixels only (the range then follows from the dtype): the
+            choice would otherwise be made from the private pixel values.
+        classes : sequence, optional
+            Conditional model: the class list, as public metadata (ints or strings, in the
+            order wanted), which may hold classes no image has; every label must be in it.
+            Required with ``privacy``, since the set of labels present in the data is itself
+            private. Without it the classes are the labels seen. Ignored by the unconditional
+            model.
 
         Returns
         -------
         self
         """
         self._validate_params()
-        data = read_images(images, labels, value_range=value_range)
+        privacy = self._privacy_config()
+        if privacy is not None and self._conditional and classes is None:
+            raise ValueError(
+                f"{type(self).__name__} with privacy needs the class list as public metadata: "
+                "fit(images, labels, classes=[...]). Reading it from the labels would publish "
+                "which classes occur in the private data (a class held by one image reveals "
+                "that image's presence)."
+            )
+        data = read_images(
+            images, labels, value_range=value_range, detect_float_range=privacy is None
+        )
+        data = self._with_classes(data, classes)
         self._check_data(data)
         rng = check_random_state(self.random_state)
         device = torch.device(self.device)
         self.autocast_ = resolve_autocast(self.autocast, device)
         config = self._network_config(data)
+        if privacy is not None:
+            return self._fit_private(privacy, config, data, rng, device)
         start = time.perf_counter()
         with torch_seed_scope(derive_seed(rng), device):
             generator, history = self._train(config, data, rng, device)
@@ -212,15 +264,20 @@ class DCGANSynthesizer(BaseSynthesizer):
         self.network_config_ = config
         self.loss_history_ = history
         self._set_class_state(data)
-        epochs_run = len(history)
-        steps = epochs_run * self._steps_per_epoch(data.n_images)
-        self.timings_ = {
-            "training": seconds,
-            "epochs": epochs_run,
-            "images_per_second": steps * self._batch(data.n_images) / max(seconds, 1e-9),
-        }
+        self.timings_ = self._timings(history, seconds, data.n_images)
+        self.privacy_spent_ = None
+        self._privacy_state = None
         self.generator_ = generator.eval()
         return self
+
+    def _timings(self, history: pd.DataFrame, seconds: float, n_images: int) -> dict[str, Any]:
+        epochs_run = len(history)
+        steps = epochs_run * self._steps_per_epoch(n_images)
+        return {
+            "training": seconds,
+            "epochs": epochs_run,
+            "images_per_second": steps * self._batch(n_images) / max(seconds, 1e-9),
+        }
 
     def _network_config(self, data: ImageData) -> ImageNetworkConfig:
         return ImageNetworkConfig(
@@ -230,7 +287,7 @@ class DCGANSynthesizer(BaseSynthesizer):
             generator_width=self.generator_width,
             discriminator_width=self.discriminator_width,
             generator_norm=self.generator_norm,
-            discriminator_norm=self.discriminator_norm,
+            discriminator_norm=self._discriminator_norm(),
             spectral_norm=self.spectral_norm,
             **self._conditioning(data),
         )
@@ -238,6 +295,15 @@ class DCGANSynthesizer(BaseSynthesizer):
     def _conditioning(self, data: ImageData) -> dict[str, Any]:
         """Extra network options of the conditional model (none here)."""
         return {}
+
+    def _discriminator_norm(self) -> str:
+        if self.discriminator_norm is not None:
+            return self.discriminator_norm
+        return "group" if self.privacy is not None else "batch"
+
+    def _with_classes(self, data: ImageData, classes) -> ImageData:
+        """Hook: the conditional model re-codes labels against a given class list."""
+        return data
 
     def _check_data(self, data: ImageData) -> None:
         """Hook for the conditional model's label checks."""
@@ -254,36 +320,151 @@ class DCGANSynthesizer(BaseSynthesizer):
     def _train(self, config, data: ImageData, rng, device):
         generator = ImageGenerator(config).to(device)
         discriminator = ImageDiscriminator(config).to(device)
-        betas = tuple(self.betas)
-        optimizers = (
-            torch.optim.Adam(generator.parameters(), lr=self.generator_lr, betas=betas),
-            torch.optim.Adam(discriminator.parameters(), lr=self.discriminator_lr, betas=betas),
-        )
-        options = ImageStepOptions(
+        optimizers = (self._adam(generator, self.generator_lr),
+                      self._adam(discriminator, self.discriminator_lr))  # fmt: skip
+        labels = self._training_labels(data)
+        steps = ImageGANSteps(
+            generator, discriminator, (data.images, labels), self._loss(), optimizers,
+            self._step_options(data), rng, self._monitor(data, labels, rng),
+        )  # fmt: skip
+        trainer = self._trainer(data, type(self).__name__.removesuffix("Synthesizer"))
+        generator.train()
+        discriminator.train()
+        history = trainer.fit(steps).to_frame()
+        return steps.final_generator(), history
+
+    def _adam(self, module: torch.nn.Module, lr: float) -> torch.optim.Adam:
+        return torch.optim.Adam(module.parameters(), lr=lr, betas=tuple(self.betas))
+
+    def _loss(self):
+        return smoothed_loss(create_loss(self.loss), self.label_smoothing)
+
+    def _step_options(self, data: ImageData) -> ImageStepOptions:
+        return ImageStepOptions(
             batch_size=self._batch(data.n_images),
             latent_dim=self.latent_dim,
             augment=parse_policy(self.diff_augment),
             autocast=self.autocast_,
             ema_decay=self.ema_decay,
         )
-        labels = self._training_labels(data)
-        loss = smoothed_loss(create_loss(self.loss), self.label_smoothing)
-        steps = ImageGANSteps(
-            generator, discriminator, (data.images, labels), loss, optimizers, options, rng,
-            self._monitor(data, labels, rng),
-        )  # fmt: skip
-        trainer = GANTrainer(
+
+    def _trainer(self, data: ImageData, description: str) -> GANTrainer:
+        return GANTrainer(
             epochs=self.epochs,
             steps_per_epoch=self._steps_per_epoch(data.n_images),
             n_critic=self.discriminator_steps,
             callbacks=[TimeLimit(self.max_time)] if self.max_time is not None else [],
             verbose=self.verbose,
-            description=type(self).__name__.removesuffix("Synthesizer"),
+            description=description,
         )
+
+    # -- differential privacy --------------------------------------------------------------------
+    def _fit_private(self, privacy: PrivacyConfig, config, data: ImageData, rng, device):
+        from synthgan.image import private  # imports Opacus (seconds): only in DP mode
+
+        resolved = privacy.validate(data.n_images)
+        class_epsilon = self._class_release_epsilon(resolved)
+        plan = private.plan_private_training(
+            resolved,
+            n_images=data.n_images,
+            batch_size=self._batch(data.n_images),
+            steps=self.epochs * self._steps_per_epoch(data.n_images) * self.discriminator_steps,
+            preprocessing_epsilon=class_epsilon,
+        )  # fails here, before anything is released, when the budget cannot cover the steps
+        start = time.perf_counter()
+        counts, releases = self._private_class_counts(data, class_epsilon, rng)
+        with torch_seed_scope(derive_seed(rng), device):
+            generator, history, critic = self._train_private(
+                config, data, rng, device, resolved, plan, counts
+            )
+        seconds = time.perf_counter() - start
+        self.network_config_ = config
+        self.loss_history_ = history
+        self._set_class_state(data, counts)
+        self.timings_ = self._timings(history, seconds, data.n_images)
+        self.privacy_spent_ = critic.privacy_spent(
+            resolved.target_delta,
+            {name: release.cost for name, release in releases.items()},
+            target_epsilon=resolved.target_epsilon,
+            notes=self._privacy_notes(resolved, plan, critic.steps_taken),
+        )
+        self._privacy_state = critic.state_dict()
+        self.generator_ = generator.eval()
+        return self
+
+    def _class_release_epsilon(self, resolved) -> float:
+        """Hook: the ε the conditional model spends on its class counts (none here)."""
+        return 0.0
+
+    def _private_class_counts(self, data: ImageData, epsilon: float, rng):
+        """Hook: the conditional model's DP class counts and their release (none here)."""
+        return None, {}
+
+    def _train_private(self, config, data: ImageData, rng, device, resolved, plan, counts):
+        from synthgan.image.private import PrivateImageGANSteps, without_inplace
+        from synthgan.privacy.engine import PrivateCritic
+
+        generator = ImageGenerator(config).to(device)
+        discriminator = without_inplace(ImageDiscriminator(config).to(device)).train()
+        critic = PrivateCritic(
+            discriminator,
+            self._adam(discriminator, self.discriminator_lr),
+            n_records=data.n_images,
+            sample_rate=plan.sample_rate,
+            noise_multiplier=plan.noise_multiplier,
+            max_grad_norm=resolved.max_grad_norm,
+            max_steps=plan.steps,
+            accountant=resolved.accountant,
+            generator=torch.Generator(device=device).manual_seed(derive_seed(rng)),
+            # Opacus' hooks refuse spectral norm's buffers; torch.func handles them.
+            grad_sampler="functional" if self.spectral_norm else "hooks",
+        )
+        steps = PrivateImageGANSteps(
+            generator, critic, (data.images, self._training_labels(data)), self._loss(),
+            self._adam(generator, self.generator_lr), self._step_options(data), rng,
+            sampling=torch.Generator().manual_seed(derive_seed(rng)),
+            class_weights=None if counts is None else np.asarray(counts, dtype=float),
+        )  # fmt: skip
+        name = type(self).__name__.removesuffix("Synthesizer")
+        trainer = self._trainer(data, f"DP-{name} ε={resolved.target_epsilon:g}")
         generator.train()
-        discriminator.train()
         history = trainer.fit(steps).to_frame()
-        return steps.final_generator(), history
+        critic.to_standard_module()
+        return steps.final_generator(), history, critic
+
+    def _privacy_notes(self, resolved, plan, steps_taken: int) -> tuple[str, ...]:
+        public = (
+            "the number of training images (it sets the sampling rate, as in Opacus), the "
+            "image size and channels (the array's shape), the pixel value range (given, or "
+            "fixed by an integer dtype)"
+        )
+        if self._conditional:
+            public += " and the class list (given as classes=)"
+        notes = [
+            resolved.delta_note(),
+            f"Treated as public, not charged: {public}.",
+            "Saved with the model: the generator's weights, the network sizes, "
+            + ("the noisy class counts, " if self._conditional else "")
+            + "this accounting and figures of generated images; no real image and no "
+            "statistic of real images outside the releases above.",
+        ]
+        if steps_taken < plan.steps:
+            notes.append(
+                f"Training stopped after {steps_taken} of the {plan.steps} planned "
+                "discriminator steps (max_time): the noise was calibrated for all of them, so "
+                "the ε above, of the steps taken, is below the target."
+            )
+        return tuple(notes)
+
+    def _privacy_config(self) -> PrivacyConfig | None:
+        if self.privacy is None or isinstance(self.privacy, PrivacyConfig):
+            return self.privacy
+        if isinstance(self.privacy, Mapping):
+            return PrivacyConfig.from_dict(dict(self.privacy))
+        raise TypeError(
+            f"privacy must be a synthgan.PrivacyConfig, a dict of its fields or None, got "
+            f"{type(self.privacy).__name__} ({self.privacy!r})."
+        )
 
     def _monitor(self, data: ImageData, labels, rng) -> DiversityMonitor | None:
         if not self.monitor_diversity:
@@ -295,8 +476,8 @@ class DCGANSynthesizer(BaseSynthesizer):
         chosen = None if labels is None else labels[index]
         return DiversityMonitor.from_real(images, chosen, per_class=_MONITOR_IMAGES)
 
-    def _set_class_state(self, data: ImageData) -> None:
-        """Hook: the conditional model stores its classes."""
+    def _set_class_state(self, data: ImageData, counts: list[int] | None = None) -> None:
+        """Hook: the conditional model stores its classes (and DP counts, when given)."""
 
     # -- parameter checks ------------------------------------------------------------------------
     def _validate_params(self) -> None:
@@ -310,10 +491,11 @@ class DCGANSynthesizer(BaseSynthesizer):
         if len(tuple(self.betas)) != 2:
             raise ValueError(f"betas must be a pair of floats, got {self.betas!r}.")
         for name in ("generator_norm", "discriminator_norm"):
-            if getattr(self, name) not in available_norms2d():
-                raise ValueError(
-                    f"{name} must be one of {available_norms2d()}, got {getattr(self, name)!r}."
-                )
+            value = getattr(self, name)
+            if value not in available_norms2d() and not (
+                name == "discriminator_norm" and value is None
+            ):
+                raise ValueError(f"{name} must be one of {available_norms2d()}, got {value!r}.")
         if not (isinstance(self.label_smoothing, numbers.Real) and 0 <= self.label_smoothing < 1):
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}.")
         if self.ema_decay is not None and not (
@@ -324,8 +506,26 @@ class DCGANSynthesizer(BaseSynthesizer):
             isinstance(self.max_time, numbers.Real) and self.max_time > 0
         ):
             raise ValueError(f"max_time must be None or seconds > 0, got {self.max_time!r}.")
-        smoothed_loss(create_loss(self.loss), self.label_smoothing)  # loss name and pairing
+        loss = self._loss()  # loss name and pairing
         parse_policy(self.diff_augment)
+        if self._privacy_config() is not None:
+            self._validate_private(loss)
+
+    def _validate_private(self, loss) -> None:
+        if self.discriminator_norm == "batch":
+            raise ValueError(
+                "discriminator_norm='batch' cannot be used with privacy: BatchNorm normalises "
+                "each image with the statistics of the whole batch, so one image's gradient "
+                "depends on the others and clipping cannot bound its influence. Leave "
+                "discriminator_norm=None (GroupNorm with privacy) or choose 'group', 'layer', "
+                "'instance' or 'none'."
+            )
+        if not loss.separable:
+            raise ValueError(
+                f"loss={self.loss!r} has no per-image real and fake terms (real_term / "
+                "fake_term), which privacy needs; use a built-in loss or register yours with "
+                "both terms."
+            )
 
     # ------------------------------------------------------------------------------------------
     # sample
@@ -405,6 +605,11 @@ class DCGANSynthesizer(BaseSynthesizer):
             "loss_history": self.loss_history_.to_dict(orient="list"),
             "timings": self.timings_,
         }
+        if getattr(self, "privacy_spent_", None) is not None:
+            state["privacy"] = {
+                "spent": self.privacy_spent_.to_dict(),
+                "accountant": self._privacy_state,
+            }
         tensors = {
             f"generator.{k}": v.detach().cpu().contiguous()
             for k, v in self.generator_.state_dict().items()
@@ -421,6 +626,9 @@ class DCGANSynthesizer(BaseSynthesizer):
         self.autocast_ = bool(state["autocast"])
         self.loss_history_ = pd.DataFrame(state["loss_history"])
         self.timings_ = dict(state["timings"])
+        privacy = state.get("privacy")  # absent from files of models fitted without privacy
+        self.privacy_spent_ = None if privacy is None else PrivacySpent.from_dict(privacy["spent"])
+        self._privacy_state = None if privacy is None else dict(privacy["accountant"])
         self.generator_ = generator.to(torch.device(self.device)).eval()
 
 

@@ -140,7 +140,10 @@ class ImageDiscriminator(nn.Module):
 
     def forward(self, images: Tensor, labels: Tensor | None = None) -> Tensor:
         if self.concat:
-            planes = nn.functional.one_hot(labels, self.n_classes).to(images.dtype)
+            # One-hot by comparison (F.one_hot checks the label range, which torch.func's vmap
+            # cannot trace; DP-SGD takes per-image gradients with it under spectral norm).
+            classes = torch.arange(self.n_classes, device=labels.device)
+            planes = (labels[:, None] == classes).to(images.dtype)  # (batch, K)
             side = images.shape[-1]
             planes = planes[:, :, None, None].expand(-1, -1, side, side)  # (batch, K, H, W)
             images = torch.cat([images, planes], dim=1)

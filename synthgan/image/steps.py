@@ -11,6 +11,9 @@ generator forward pass (the DCGAN's own schedule computes it twice). Optional:
   target ``1 - smoothing``;
 * bfloat16 autocast of both networks;
 * an exponential moving average of the generator's weights, used for sampling.
+
+With differential privacy, :class:`synthgan.image.private.PrivateImageGANSteps` replaces the
+discriminator step (Poisson batches, per-image clipping and noise) and keeps the rest.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ def smoothed_loss(loss: AdversarialLoss, smoothing: float) -> AdversarialLoss:
     """The non-saturating loss with real targets ``1 - smoothing`` (one-sided smoothing).
 
     ``BCE(x, t) = t * softplus(-x) + (1 - t) * softplus(x)``; generated images keep target 0.
+    The smoothing acts on each real score alone, so the loss keeps its per-score ``real_term``
+    and ``fake_term`` (differential privacy needs them).
     """
     if smoothing == 0:
         return loss
@@ -54,11 +59,19 @@ def smoothed_loss(loss: AdversarialLoss, smoothing: float) -> AdversarialLoss:
         )
     target = 1.0 - smoothing
 
-    def discriminator(real: Tensor, fake: Tensor) -> Tensor:
-        real_term = target * F.softplus(-real) + (1.0 - target) * F.softplus(real)
-        return real_term.mean() + F.softplus(fake).mean()
+    def real_term(real: Tensor) -> Tensor:  # one loss per real score (what DP-SGD clips)
+        return target * F.softplus(-real) + (1.0 - target) * F.softplus(real)
 
-    return AdversarialLoss(f"non_saturating_smoothed_{smoothing:g}", discriminator, loss.generator)
+    def discriminator(real: Tensor, fake: Tensor) -> Tensor:
+        return real_term(real).mean() + F.softplus(fake).mean()
+
+    return AdversarialLoss(
+        f"non_saturating_smoothed_{smoothing:g}",
+        discriminator,
+        loss.generator,
+        real_term=real_term,
+        fake_term=F.softplus,
+    )
 
 
 class ImageGANSteps:
@@ -110,7 +123,9 @@ class ImageGANSteps:
         return index
 
     def _real_batch(self) -> tuple[Tensor, Tensor | None]:
-        index = torch.as_tensor(self._next_index())
+        return self._real_at(torch.as_tensor(self._next_index()))
+
+    def _real_at(self, index: Tensor) -> tuple[Tensor, Tensor | None]:
         real = self.images[index].to(self.device, non_blocking=True).float() / 127.5 - 1.0
         labels = None if self.labels is None else self.labels[index].to(self.device)
         return real, labels  # (batch, C, H, W) in [-1, 1], (batch,)

@@ -195,3 +195,19 @@ def test_fit_images_refuses_to_overwrite_its_input(digits, tmp_path, capsys):
     assert main(["fit-images", str(data), "-o", str(data), "--overwrite", "--quiet"]) == 2
     assert data.read_bytes() == before
     assert Path(data).exists()
+
+
+def test_fit_images_command_with_differential_privacy(digits, tmp_path, capsys):
+    images, labels = digits
+    data = tmp_path / "digits.npz"
+    np.savez_compressed(data, images=images[:300], labels=labels[:300])
+    model = tmp_path / "dp.synthgan"
+    fit = ["fit-images", data, "-o", model, "--conditional", "--epochs", "1", "--seed", "0",
+           "--epsilon", "5", "--classes", ",".join(str(c) for c in range(10))]  # fmt: skip
+    assert main([str(a) for a in fit]) == 0
+    out = capsys.readouterr().out
+    assert "differentially private" in out and "class counts" in out
+    epsilon, delta = synthgan.load(model).privacy_spent_
+    assert 4.75 <= epsilon <= 5.0 and delta < 1 / 300
+    assert main([str(a) for a in [*fit[:-2], "--overwrite"]]) == 2  # no public class list
+    assert "classes" in capsys.readouterr().err

@@ -1,0 +1,239 @@
+"""Differential privacy for the image GANs: DP-SGD discriminator steps and the class counts.
+
+Only the discriminator reads real images, so only its update is privatised, by a
+:class:`~synthgan.privacy.engine.PrivateCritic` (Opacus): every step samples real images by
+Poisson sampling (each image joins with probability ``q = batch_size / n``), takes one loss per
+image, ``loss.real_term(D(x_i, y_i))`` (the label is part of the record), clips each image's
+gradient to norm C, sums, adds Gaussian noise and divides by the expected batch size ``q·n``.
+The fake term, ``loss.fake_term(D(G(z), y)).mean()`` over a fixed ``batch_size`` of generated
+images, reads no real image: its gradient is added after the noise, unclipped and uncharged,
+and it is not lost either (it is the same term as in non-private training). The generator
+learns from the private discriminator only, which is post-processing; so is its weight average.
+
+What else would read the private images, and what DP mode does instead:
+
+* **class list** (conditional model): the set of labels present is itself data-dependent, so it
+  must be given as public metadata (``fit(..., classes=[...])``);
+* **class frequencies** (fake labels in training, and ``sample`` without labels): Laplace-noised
+  counts (:func:`~synthgan.privacy.mechanisms.noisy_counts`), charged to the preprocessing share
+  of ε, rounded and clamped at zero before they are stored; the exact counts are never kept;
+* **value range**: from the caller (``value_range=``) or from an integer dtype, never detected
+  from float pixel values;
+* **diversity monitor**: off, since its reference is a sample of real images;
+* **loss history**: only figures of generated images (the fake term, mean fake score, the
+  generator loss); the real term's value is a statistic of the batch and is not logged.
+
+DiffAugment and one-sided label smoothing act on each image alone, so they stay: the real images
+are augmented before their per-image gradients are taken, with draws independent of the data.
+The discriminator must not normalise across images (no BatchNorm, checked by
+:func:`~synthgan.privacy.engine.check_dp_module`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from synthgan.core.losses import AdversarialLoss
+from synthgan.exceptions import PrivacyBudgetError
+from synthgan.image.augment import diff_augment
+from synthgan.image.steps import ImageGANSteps, ImageStepOptions
+from synthgan.privacy.accounting import plan_dp_sgd
+from synthgan.privacy.config import ResolvedPrivacy
+from synthgan.privacy.engine import PrivateCritic, poisson_batch
+from synthgan.privacy.mechanisms import Release, frequencies_from_counts, noisy_counts
+
+__all__ = [
+    "CLASS_COUNTS",
+    "ImageDPPlan",
+    "PrivateImageGANSteps",
+    "plan_private_training",
+    "release_class_counts",
+    "without_inplace",
+]
+
+CLASS_COUNTS = "preprocessing: class counts"  # the release's name in privacy_spent_.breakdown
+
+
+@dataclass(frozen=True)
+class ImageDPPlan:
+    """DP-SGD's settings, fixed before training.
+
+    Attributes
+    ----------
+    sample_rate : float
+        Poisson rate q: the expected batch is ``q · n = batch_size`` images.
+    steps : int
+        Discriminator steps planned (epochs × steps per epoch × discriminator steps).
+    noise_multiplier : float
+        σ, calibrated so that ``steps`` steps spend at most ``epsilon``.
+    epsilon, delta : float
+        DP-SGD's share of the budget.
+    """
+
+    sample_rate: float
+    steps: int
+    noise_multiplier: float
+    epsilon: float
+    delta: float
+
+
+def plan_private_training(
+    resolved: ResolvedPrivacy,
+    *,
+    n_images: int,
+    batch_size: int,
+    steps: int,
+    preprocessing_epsilon: float,
+) -> ImageDPPlan:
+    """Calibrate σ for ``steps`` discriminator steps on what preprocessing leaves of the budget.
+
+    Raises
+    ------
+    PrivacyBudgetError
+        The budget cannot cover the planned steps (the message gives the numbers and what to
+        change); raised before any image is read for training.
+    """
+    sample_rate = batch_size / n_images
+    epsilon, delta = resolved.dp_sgd_budget(preprocessing_epsilon, 0.0)
+    try:
+        sigma = plan_dp_sgd(
+            epsilon, delta, sample_rate, steps, resolved.accountant,
+            noise_multiplier=resolved.noise_multiplier,
+        )  # fmt: skip
+    except PrivacyBudgetError as error:
+        share = (
+            f"ε={epsilon:.4g} of the target ε={resolved.target_epsilon:g} (the rest pays for "
+            "the class counts)"
+            if preprocessing_epsilon > 0
+            else f"the whole target ε={resolved.target_epsilon:g}"
+        )
+        raise PrivacyBudgetError(
+            f"DP-SGD gets {share} for {steps} discriminator steps on {n_images} images "
+            f"(batch_size={batch_size}): {error} Fewer epochs or discriminator_steps mean fewer "
+            "steps."
+        ) from None
+    return ImageDPPlan(sample_rate, steps, sigma, epsilon, delta)
+
+
+def release_class_counts(
+    labels: Tensor, n_classes: int, epsilon: float, rng: np.random.Generator
+) -> tuple[list[int], Release]:
+    """ε-DP class counts: Laplace(1/ε) on every count, then rounded and clamped at zero.
+
+    Returns the counts to store (the exact ones are never kept) and the release, whose cost goes
+    into ``privacy_spent_``. One image changes one count by one: L1 sensitivity 1.
+    """
+    exact = torch.bincount(labels, minlength=n_classes).numpy()  # (n_classes,)
+    release = noisy_counts(exact, epsilon, rng)
+    stored = np.clip(np.rint(release.value), 0, None).astype(np.int64)  # post-processing
+    return [int(c) for c in stored], release
+
+
+def without_inplace(module: nn.Module) -> nn.Module:
+    """Switch in-place activations off: Opacus' backward hooks refuse a hooked layer's output
+    being modified in place (the values are the same)."""
+    for layer in module.modules():
+        if isinstance(getattr(layer, "inplace", None), bool):
+            layer.inplace = False
+    return module
+
+
+class PrivateImageGANSteps(ImageGANSteps):
+    """:class:`~synthgan.image.steps.ImageGANSteps` with a DP-SGD discriminator step.
+
+    The generator step, the weight average and the final generator are inherited unchanged;
+    the generator step reuses the images generated in the discriminator step, whose labels come
+    from ``class_weights`` (the DP class frequencies), never from the real batch.
+
+    Parameters
+    ----------
+    generator : nn.Module
+        The generator.
+    critic : PrivateCritic
+        The discriminator wrapped for DP-SGD; ``critic.module`` is the discriminator.
+    data : (Tensor, Tensor or None)
+        uint8 images ``(N, C, H, W)`` (on the CPU) and int64 labels ``(N,)`` or None.
+    loss : AdversarialLoss
+        Must be separable (``real_term`` and ``fake_term``).
+    opt_g : Optimizer
+        The generator's optimiser.
+    options : ImageStepOptions
+        ``batch_size`` is the number of generated images per step (the expected real batch).
+    rng : numpy Generator
+        Fake labels.
+    sampling : torch.Generator
+        Poisson sampling of the real images (CPU).
+    class_weights : array or None
+        Probabilities of the fake labels (from DP counts); None when unconditional.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        critic: PrivateCritic,
+        data: tuple[Tensor, Tensor | None],
+        loss: AdversarialLoss,
+        opt_g: torch.optim.Optimizer,
+        options: ImageStepOptions,
+        rng: np.random.Generator,
+        *,
+        sampling: torch.Generator,
+        class_weights: np.ndarray | None = None,
+    ) -> None:
+        if not loss.separable:
+            raise ValueError(
+                f"Loss {loss.name!r} does not give per-image real and fake terms "
+                "(AdversarialLoss.real_term / fake_term), which differential privacy needs: "
+                "the real term is clipped image by image. Every built-in loss has them."
+            )
+        super().__init__(generator, critic.module, data, loss, (opt_g, critic.optimizer),
+                         options, rng, monitor=None)  # fmt: skip
+        self.critic, self.sampling = critic, sampling
+        self.n_images = int(self.images.shape[0])
+        if (class_weights is None) != (self.labels is None):
+            raise ValueError("class_weights are needed exactly when the images are labelled.")
+        self.class_weights = (
+            None if class_weights is None else frequencies_from_counts(class_weights)
+        )
+
+    def _fake_labels(self, n: int) -> Tensor | None:
+        if self.class_weights is None:
+            return None
+        codes = self.rng.choice(len(self.class_weights), size=n, p=self.class_weights)
+        return torch.as_tensor(codes, dtype=torch.int64, device=self.device)
+
+    def discriminator_step(self) -> dict[str, float]:
+        """One DP-SGD step: Poisson batch of real images, clipped and noised; fakes added after."""
+        index = poisson_batch(self.n_images, self.critic.sample_rate, self.sampling)  # (b,)
+        real, real_labels = self._real_at(index)
+        # DiffAugment transforms each image alone, with draws independent of the data: the
+        # augmented image is still one record, and its gradient is clipped as such.
+        real = diff_augment(real, self.options.augment)
+        batch = self.options.batch_size
+        fake_labels = self._fake_labels(batch)
+        with self._autocast():
+            fake = self.generator(self._noise(batch), fake_labels)
+        shown = diff_augment(fake.detach().float(), self.options.augment)
+        scores: list[Tensor] = []
+
+        def real_loss(critic: nn.Module, images: Tensor, *labels: Tensor) -> Tensor:
+            return self.loss.real_term(critic(images, labels[0] if labels else None))  # (b,)
+
+        def fake_loss(critic: nn.Module) -> Tensor:
+            fake_scores = critic(shown, fake_labels)  # (batch,)
+            scores.append(fake_scores.detach())
+            return self.loss.fake_term(fake_scores).mean()
+
+        inputs = (real,) if real_labels is None else (real, real_labels)
+        # float32: per-image gradients, clipping and noise are not taken in bfloat16.
+        losses = self.critic.step(inputs, real_loss, fake_loss)
+        self._cached = (fake, fake_labels)
+        # Generated images only: the real term's value describes the real batch, unreleased.
+        return {
+            "discriminator_fake_loss": losses.fake,
+            "fake_score": float(scores[0].mean()),
+        }
