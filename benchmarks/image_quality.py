@@ -67,7 +67,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--options", default="{}", help="JSON object merged over the recipe")
     p.add_argument("--train-images", type=int, default=None, help="subsample (smoke runs)")
-    p.add_argument("--max-images", type=int, default=N_GENERATED, help="evaluation sample cap")
+    p.add_argument(
+        "--generated", type=int, default=N_GENERATED, help="images generated for the evaluation"
+    )
+    p.add_argument(
+        "--max-images",
+        type=int,
+        default=N_GENERATED,
+        help="evaluation sample cap (generated and real alike: TSTR and TRTR train on as many)",
+    )
     p.add_argument("--classifier-epochs", type=int, default=15)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--data", type=Path, default=_common.DATA_DIR / "images")
@@ -131,10 +139,10 @@ def run_one(dataset: str, model_name: str, recipe: str, args) -> dict:
 
     start = time.perf_counter()
     if model_name == "cgan":
-        labels = np.arange(N_GENERATED) % len(model.classes_)
+        labels = np.arange(args.generated) % len(model.classes_)
         fake = model.sample(labels=labels.tolist(), random_state=1)
     else:
-        labels, fake = None, model.sample(N_GENERATED, random_state=1)
+        labels, fake = None, model.sample(args.generated, random_state=1)
     sample_seconds = time.perf_counter() - start
     args.grids.mkdir(parents=True, exist_ok=True)
     grid = args.grids / f"{dataset}_{model_name}_{recipe}.png"
@@ -158,7 +166,9 @@ def run_one(dataset: str, model_name: str, recipe: str, args) -> dict:
         "fit_cpu_s": fit_cpu,
         "epochs": int(model.timings_["epochs"]),
         "train_images_per_s": model.timings_["images_per_second"],
-        "sample_images_per_s": N_GENERATED / sample_seconds,
+        "sample_images_per_s": args.generated / sample_seconds,
+        "generated": args.generated,
+        "max_images": args.max_images,
         "autocast": bool(model.autocast_),
         "final_diversity": _last(history, "diversity"),
         "final_class_coverage": _last(history, "class_coverage"),
