@@ -30,7 +30,8 @@ class AdversarialLoss:
 
     ``real_term`` and ``fake_term``, when given, split the discriminator loss element by element:
     ``discriminator(real, fake) == real_term(real).mean() + fake_term(fake).mean()``. Differential
-    privacy needs the split (one loss per real record, clipped; the fake part added unclipped);
+    privacy needs the split (one loss per real record, clipped and noised; the fake part clipped
+    per sample, not noised);
     every built-in loss has it.
     """
 

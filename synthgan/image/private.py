@@ -5,9 +5,10 @@ Only the discriminator reads real images, so only its update is privatised, by a
 Poisson sampling (each image joins with probability ``q = batch_size / n``), takes one loss per
 image, ``loss.real_term(D(x_i, y_i))`` (the label is part of the record), clips each image's
 gradient to norm C, sums, adds Gaussian noise and divides by the expected batch size ``q·n``.
-The fake term, ``loss.fake_term(D(G(z), y)).mean()`` over a fixed ``batch_size`` of generated
-images, reads no real image: its gradient is added after the noise, unclipped and uncharged,
-and it is not lost either (it is the same term as in non-private training). The generator
+The fake term, ``loss.fake_term(D(G(z), y))`` over a fixed ``batch_size`` of generated images,
+reads no real image: each generated image's gradient is clipped to C like a real one's (so the
+two terms keep their balance) and their mean is added after the noise, uncharged, and not lost
+either (with no clipping it is the same term as in non-private training). The generator
 learns from the private discriminator only, which is post-processing; so is its weight average.
 
 What else would read the private images, and what DP mode does instead:
@@ -207,7 +208,7 @@ class PrivateImageGANSteps(ImageGANSteps):
         return torch.as_tensor(codes, dtype=torch.int64, device=self.device)
 
     def discriminator_step(self) -> dict[str, float]:
-        """One DP-SGD step: Poisson batch of real images, clipped and noised; fakes added after."""
+        """One DP-SGD step: Poisson batch of real images clipped and noised; fakes clipped after."""
         index = poisson_batch(self.n_images, self.critic.sample_rate, self.sampling)  # (b,)
         real, real_labels = self._real_at(index)
         # DiffAugment transforms each image alone, with draws independent of the data: the
@@ -219,19 +220,27 @@ class PrivateImageGANSteps(ImageGANSteps):
             fake = self.generator(self._noise(batch), fake_labels)
         shown = diff_augment(fake.detach().float(), self.options.augment)
         scores: list[Tensor] = []
+        hooks = self.critic.grad_sampler == "hooks"  # torch.func's vmap: no scores to keep
 
         def real_loss(critic: nn.Module, images: Tensor, *labels: Tensor) -> Tensor:
             return self.loss.real_term(critic(images, labels[0] if labels else None))  # (b,)
 
-        def fake_loss(critic: nn.Module) -> Tensor:
-            fake_scores = critic(shown, fake_labels)  # (batch,)
-            scores.append(fake_scores.detach())
-            return self.loss.fake_term(fake_scores).mean()
+        def fake_loss(critic: nn.Module, images: Tensor, *labels: Tensor) -> Tensor:
+            fake_scores = critic(images, labels[0] if labels else None)  # (batch,)
+            if hooks:
+                scores.append(fake_scores.detach())
+            return self.loss.fake_term(fake_scores)  # (batch,)
 
         inputs = (real,) if real_labels is None else (real, real_labels)
-        # float32: per-image gradients, clipping and noise are not taken in bfloat16.
-        losses = self.critic.step(inputs, real_loss, fake_loss)
+        fakes = (shown,) if fake_labels is None else (shown, fake_labels)
+        # float32: per-image gradients, clipping and noise are not taken in bfloat16. Each
+        # generated image's gradient is clipped like a real one's (no noise: it reads no real
+        # image), so the real and fake terms keep their balance.
+        losses = self.critic.step(inputs, real_loss, None, (fakes, fake_loss))
         self._cached = (fake, fake_labels)
+        if not scores:
+            with torch.no_grad():
+                scores.append(self.critic.module(shown, fake_labels))
         # Generated images only: the real term's value describes the real batch, unreleased.
         return {
             "discriminator_fake_loss": losses.fake,

@@ -5,15 +5,21 @@ Torkzadehmahani et al. 2019). Its loss splits into
 
 * a **real term** ``(1/B) Σ_i ℓ(D, x_i)``, one loss ``ℓ_i`` per real record: it needs per-record
   gradients, clipping to norm C and Gaussian noise, and is what the accountant charges;
-* a **fake term** computed from generated samples only (e.g. ``mean softplus(D(G(z)))``): it
-  reads no real record (the generator is itself post-processing of the private discriminator),
-  so its gradient is added *after* clipping and noise, uncharged and unclipped.
+* a **fake term** computed from generated samples only (e.g. ``softplus(D(G(z)))``): it reads
+  no real record (the generator is itself post-processing of the private discriminator), so its
+  gradient is added *after* the noise and is not charged. Given as ``fake_records``, one loss
+  per generated sample, each sample's gradient is clipped to C like a record's, without noise,
+  and averaged: the two terms then keep the balance they have without DP. Unclipped, with
+  per-record norms far above C, the fake term swamps the clipped real one, and a GAN learns
+  little (CTGAN on Adult collapsed to near-uniform categories even at ε = 1000). Terms that
+  are not per-sample (a penalty between pairs of fakes) go in ``fake_loss``, unclipped.
 
 :class:`PrivateCritic` runs one step as follows::
 
     p.grad_sample[i] = ∇ ℓ_i                           # (b, *p.shape): Opacus hooks or torch.func
     p.grad = (Σ_i clip_C(∇ ℓ_i) + N(0, σ²C²)) / (q·n)  # DPOptimizer.pre_step, accountant hook
-    p.grad += ∇ fake_term                               # plain autograd, hooks off
+    p.grad += Σ_j clip_C(∇ f_j) / m                     # fake_records: m generated samples
+    p.grad += ∇ fake_loss                               # plain autograd, hooks off
     original_optimizer.step()
 
 The order matters: ``DPOptimizer.pre_step`` *assigns* ``p.grad`` (it does not add to it), so any
@@ -269,6 +275,10 @@ class StepLosses:
     fake: float
 
 
+def _nan_sum(a: float, b: float) -> float:
+    return b if math.isnan(a) else a if math.isnan(b) else a + b
+
+
 def _batch_size(inputs: tuple[Tensor, ...]) -> int:
     if not inputs:
         raise ValueError("real_inputs must hold at least one tensor of real records.")
@@ -397,6 +407,7 @@ class PrivateCritic:
         real_inputs: Tensor | Sequence[Tensor],
         real_loss: RealLoss,
         fake_loss: FakeLoss | None = None,
+        fake_records: tuple[Tensor | Sequence[Tensor], RealLoss] | None = None,
     ) -> StepLosses:
         """One DP-SGD step of the discriminator.
 
@@ -409,8 +420,15 @@ class PrivateCritic:
         real_loss : callable
             ``real_loss(critic, *real_inputs) -> (b,)``: one loss per real record, not reduced.
         fake_loss : callable, optional
-            ``fake_loss(critic) -> scalar``: the terms that read generated samples only, reduced
-            as in non-private training.
+            ``fake_loss(critic) -> scalar``: terms that read generated samples only, reduced
+            as in non-private training and added unclipped (e.g. a penalty between fakes).
+        fake_records : (inputs, loss), optional
+            Generated samples scored like real records: ``loss(critic, *inputs) -> (m,)``, one
+            loss per sample. Each sample's gradient is clipped to C like a real record's, and
+            their mean is added without noise (they read no real record, so nothing is
+            charged). Without it, the real term's gradient is clipped and the fake term's is
+            not, and when per-record norms are well above C the fake term swamps the real one:
+            the critic then mostly learns to push fakes down, and the generator learns little.
 
         Raises
         ------
@@ -432,6 +450,8 @@ class PrivateCritic:
             # the accountant one step. This ASSIGNS p.grad, which is why the fake term comes after.
             self.optimizer.pre_step()
         fake_value = self._add_fake_gradient(fake_loss)
+        if fake_records is not None:
+            fake_value = _nan_sum(fake_value, self._add_clipped_fake_gradient(*fake_records))
         self.optimizer.original_optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)  # free per-record gradient storage
         self.steps_taken += 1
@@ -487,6 +507,15 @@ class PrivateCritic:
             for p in self.params:
                 p.summed_grad = torch.zeros_like(p)
             return math.nan
+        summed, value = self._ghost_clip(inputs, real_loss, batch)
+        for p, g in zip(self.params, summed, strict=True):
+            p.summed_grad = torch.zeros_like(p) if g is None else g.detach()
+        return value
+
+    def _ghost_clip(
+        self, inputs: tuple[Tensor, ...], loss_fn: RealLoss, batch: int
+    ) -> tuple[tuple[Tensor | None, ...], float]:
+        """``Σ_i clip_C(∇ℓ_i)`` for every parameter (None if unused) and the mean loss."""
         calls: list[tuple[nn.Linear, Tensor, Tensor]] = []
 
         def record(layer: nn.Module, args: tuple[Tensor, ...], output: Tensor) -> None:
@@ -494,7 +523,7 @@ class PrivateCritic:
 
         handles = [layer.register_forward_hook(record) for layer in self._linears]
         try:
-            losses = real_loss(self.module, *inputs)  # (b,)
+            losses = loss_fn(self.module, *inputs)  # (b,)
         finally:
             for handle in handles:
                 handle.remove()
@@ -510,9 +539,46 @@ class PrivateCritic:
                 squared += g2
         coef = (self.max_grad_norm / (squared.sqrt() + 1e-6)).clamp(max=1.0)  # (b,), Opacus'
         summed = torch.autograd.grad((losses * coef).sum(), self.params, allow_unused=True)
+        return summed, float(losses.detach().mean())
+
+    def _add_clipped_fake_gradient(
+        self, inputs: Tensor | Sequence[Tensor], loss_fn: RealLoss
+    ) -> float:
+        # Generated samples clipped like records, averaged, no noise: added after pre_step.
+        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        batch = _batch_size(inputs)
+        if batch == 0:
+            return math.nan
+        if self.grad_sampler == "ghost":
+            summed, value = self._ghost_clip(inputs, loss_fn, batch)
+        else:
+            grads, value = self._fake_grad_samples(inputs, loss_fn, batch)  # (m, *shape) each
+            norms = torch.cat([g.flatten(1) for g in grads], dim=1).norm(2, dim=1)  # (m,)
+            coef = (self.max_grad_norm / (norms + 1e-6)).clamp(max=1.0)
+            summed = tuple(torch.tensordot(coef, g, dims=1) for g in grads)
         for p, g in zip(self.params, summed, strict=True):
-            p.summed_grad = torch.zeros_like(p) if g is None else g.detach()
-        return float(losses.detach().mean())
+            if g is not None:
+                p.grad.add_(g, alpha=1.0 / batch)
+        return value
+
+    def _fake_grad_samples(
+        self, inputs: tuple[Tensor, ...], loss_fn: RealLoss, batch: int
+    ) -> tuple[list[Tensor], float]:
+        if self._gsm is None:
+            grads, losses = _per_sample_grads_and_losses(self.module, loss_fn, inputs, "different")
+            named = [
+                grads[n].detach() for n, p in self.module.named_parameters() if p.requires_grad
+            ]
+            return named, float(losses.mean())
+        # Opacus' hooks, as for the real term, with p.grad (the noisy real term) set aside.
+        saved = [p.grad for p in self.params]
+        for p in self.params:
+            p.grad, p.grad_sample = None, None
+        value = self._hook_grad_samples(inputs, loss_fn, batch)
+        grads = [p.grad_sample for p in self.params]
+        for p, g in zip(self.params, saved, strict=True):
+            p.grad, p.grad_sample = g, None
+        return grads, value
 
     def _add_fake_gradient(self, fake_loss: FakeLoss | None) -> float:
         # The fake term reads no real record: plain autograd (hooks off), added after the noise.

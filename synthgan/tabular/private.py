@@ -30,7 +30,10 @@ accountant assumes). Per record the loss is ``real_term(D(x_i, c_i))`` plus, on 
 the gradient penalty at a point between the record and a fake generated for the record's own
 condition: clipped together, with per-record gradients from ``torch.func``. Fake rows for the
 fake term are conditioned on categories drawn from the DP frequencies, so that term reads no
-real record and is added after clipping and noise.
+real record: each fake row's gradient is clipped to C like a record's (the two terms must keep
+their balance: clipping only the real term left the critic learning mostly from the fakes), and
+their mean is added after the noise, uncharged. The default penalty, between pairs of fakes,
+reads no real record either and is added unclipped.
 """
 
 from __future__ import annotations
@@ -479,7 +482,7 @@ class PrivateTabularSteps:
         else:
             inputs, record_loss = (real,), self._real_loss
         fake_loss = self._fake_loss(fake_in, weight if penalise and self.penalty == "fake" else 0)
-        losses = self.critic.step(inputs, record_loss, fake_loss)
+        losses = self.critic.step(inputs, record_loss, fake_loss, (fake_in, self._fake_records))
         self._cached = (logits, fake, cond, slots) if opts.reuse_fake else None
         # Only the fake term is logged: the real term's value is an unnoised statistic of the
         # real records, and the loss history is part of the model file.
@@ -489,21 +492,23 @@ class PrivateTabularSteps:
         # float32: the clip factor must come from the exact per-record gradient norm.
         return self.loss.real_term(critic(x).reshape(-1))  # (b,)
 
-    def _fake_loss(self, fake_in: Tensor, weight: float):
-        """The fake-only term; with ``weight`` also the penalty between pairs of fakes."""
+    def _fake_records(self, critic, fake_in: Tensor) -> Tensor:
+        # One fake-term loss per generated row: clipped per row like the real records (float32
+        # for the same exact norms), so the two terms of the critic's objective keep their
+        # balance; no noise, nothing charged.
+        return self.loss.fake_term(critic(fake_in).reshape(-1))  # (m,)
 
+    def _fake_loss(self, fake_in: Tensor, weight: float):
+        """The penalty between pairs of fakes (none when ``weight`` is 0)."""
+        if not weight:
+            return None
         # Points between each fake row and another (other noise, other condition).
         alpha = torch.rand(fake_in.shape[0], 1, device=self.device, generator=self.torch_generator)
-        mixed = torch.lerp(fake_in.roll(1, dims=0), fake_in, alpha)
+        mixed = torch.lerp(fake_in.roll(1, dims=0), fake_in, alpha).detach()
 
         def loss(critic) -> Tensor:
-            with self._autocast():  # reads no real record: bfloat16 is as safe as float32
-                scores = critic(fake_in).float()
-            value = self.loss.fake_term(scores.reshape(-1)).mean()
-            if weight:
-                point = mixed.detach().requires_grad_(True)
-                value = value + weight * gradient_penalty(critic(point), point).mean()
-            return value
+            point = mixed.requires_grad_(True)
+            return weight * gradient_penalty(critic(point), point).mean()
 
         return loss
 

@@ -134,6 +134,42 @@ def test_update_is_mean_of_clipped_per_record_gradients(sampler):
         torch.testing.assert_close(a - b, e / (Q * N), rtol=1e-4, atol=1e-7)
 
 
+def clipped_sum(reference, loss, rows, clip):
+    """Σ_i clip_C(∇ loss(row_i)) by a loop over rows (Opacus' factor min(1, C/(‖g‖+1e-6)))."""
+    total = [torch.zeros_like(p) for p in reference.parameters()]
+    for row in rows:
+        grads = torch.autograd.grad(loss(reference, row[None]).sum(), reference.parameters())
+        norm = torch.sqrt(sum((g**2).sum() for g in grads))
+        factor = min(1.0, clip / (norm.item() + 1e-6))
+        total = [t + factor * g for t, g in zip(total, grads, strict=True)]
+    return total
+
+
+def fake_records_loss(d, x):  # the fake term, one loss per generated sample: (m,)
+    return F.softplus(d(x)).reshape(-1)
+
+
+@pytest.mark.parametrize("sampler", ["hooks", "functional"])
+def test_fake_records_are_clipped_like_records_and_get_no_noise(sampler):
+    # Same noise seed with and without the fake records: the difference of the two updates is
+    # exactly the mean of the fakes' clipped gradients (clipped at C, never noised).
+    real, fake, clip = data(3), data(4, rows=6), 0.05
+    updates = []
+    for fakes in (None, (fake, fake_records_loss)):
+        disc = make_disc()
+        before = params_of(disc)
+        critic = make_critic(
+            disc, torch.optim.SGD(disc.parameters(), lr=1.0), max_grad_norm=clip,
+            noise_multiplier=1.0, grad_sampler=sampler,
+        )  # fmt: skip
+        critic.step(real, real_loss, None, fakes)
+        updates.append([b - a for a, b in zip(params_of(disc), before, strict=True)])
+    expected = clipped_sum(make_disc(), fake_records_loss, fake, clip)
+    for with_fakes, without, e in zip(*updates[::-1], expected, strict=True):
+        torch.testing.assert_close(with_fakes - without, e / len(fake), rtol=1e-4, atol=1e-6)
+    assert any(e.abs().sum() > 0 for e in expected)
+
+
 def test_empty_batch_takes_a_noise_only_step_and_is_accounted():
     disc = make_disc()
     before = params_of(disc)

@@ -88,3 +88,19 @@ def test_ghost_refuses_layers_it_cannot_clip():
     critic = make_critic(mlp, "ghost", clip=1.0)
     with pytest.raises(ValueError, match="exactly once"):  # a layer used twice
         critic.step(data(1), lambda d, x: real_loss(d, x) + real_loss(d, x))
+
+
+def test_ghost_clips_fake_records_like_the_loop_and_adds_no_noise():
+    real, fake, clip = data(3), data(5, rows=6), 0.05
+    updates = []
+    for fakes in (None, (fake, lambda d, x: F.softplus(d(x)).reshape(-1))):
+        disc = make_mlp()
+        before = flat(disc)
+        make_critic(disc, "ghost", clip=clip, sigma=1.0).step(real, real_loss, None, fakes)
+        updates.append(before - flat(disc))
+    reference, expected = make_mlp(), torch.zeros_like(updates[0])
+    for row in fake:
+        grads = torch.autograd.grad(F.softplus(reference(row[None])).sum(), reference.parameters())
+        g = torch.cat([x.reshape(-1) for x in grads])
+        expected += min(1.0, clip / (g.norm().item() + 1e-6)) * g
+    torch.testing.assert_close(updates[1] - updates[0], expected / len(fake), rtol=1e-4, atol=1e-6)

@@ -122,7 +122,7 @@ def test_samples_respect_the_schema(fitted, table):
 
 def test_every_loss_term_reaches_the_update(table):
     # With zero noise, no clipping and SGD(lr=1), one private critic step must move the weights
-    # by exactly the gradient of (Σ real terms)/(q·n) + fake term (+ penalty), as plain autograd
+    # by exactly the gradient of (Σ real terms)/(q·n) + mean fake term (+ penalty), as autograd
     # computes it from the same inputs: nothing dropped, nothing counted twice.
     for penalty in ("fake", "record"):
         model = tiny(
@@ -134,10 +134,11 @@ def test_every_loss_term_reaches_the_update(table):
         captured = {}
         original = critic.step
 
-        def spy(inputs, real_loss, fake_loss, captured=captured, original=original, critic=critic):
-            captured.update(inputs=inputs, real=real_loss, fake=fake_loss)
+        def spy(inputs, real_loss, fake_loss, fakes, captured=captured, original=original,
+                critic=critic):  # fmt: skip
+            captured.update(inputs=inputs, real=real_loss, fake=fake_loss, fakes=fakes)
             captured["before"] = copy.deepcopy(critic.module)
-            return original(inputs, real_loss, fake_loss)
+            return original(inputs, real_loss, fake_loss, fakes)
 
         critic.step = spy
         critic.optimizer.max_grad_norm = 1e12
@@ -147,7 +148,12 @@ def test_every_loss_term_reaches_the_update(table):
         inputs = captured["inputs"]
         inputs = (inputs,) if isinstance(inputs, torch.Tensor) else inputs
         loss = captured["real"](reference, *inputs).sum() / critic.expected_batch_size
-        loss = loss + captured["fake"](reference)
+        if penalty == "fake":  # the penalty between fakes (gp_every=1: every step)
+            loss = loss + captured["fake"](reference)
+        else:
+            assert captured["fake"] is None
+        fake_in, fake_records = captured["fakes"]
+        loss = loss + fake_records(reference, fake_in).mean()
         grads = torch.autograd.grad(loss, list(reference.parameters()))
         for before, after, g in zip(
             reference.parameters(), critic.module.parameters(), grads, strict=True
