@@ -48,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--epsilons", default="1,3,10,inf", help="comma-separated; inf = non-DP")
     p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--epochs", type=int, default=50)
     p.add_argument("--options", default="{}", help="JSON merged into every synthgan model")
     p.add_argument("--peers", default="", help="comma-separated: dpctgan, mst (smartnoise)")
     p.add_argument("--skip-synthgan", action="store_true", help="run the peers only")

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 __all__ = [
     "ConvDown",
     "ConvUp",
+    "Dropout",
     "ResidualFC",
     "available_norms",
     "available_norms2d",
@@ -79,6 +80,26 @@ register_norm2d("group", _group_norm)  # GroupNorm normalises (C/G, H, W) blocks
 register_norm2d("instance", lambda channels: nn.InstanceNorm2d(channels, affine=True))
 register_norm2d("layer", lambda channels: nn.GroupNorm(1, channels))  # LayerNorm over C, H, W
 register_norm2d("none", lambda channels: nn.Identity())
+
+
+class Dropout(nn.Dropout):
+    """Inverted dropout, the same function as :class:`torch.nn.Dropout`, faster on the CPU.
+
+    Each element is kept with probability ``1 - p`` and scaled by ``1 / (1 - p)``. The mask
+    is drawn as ``rand >= p`` from the global generator, which on a CPU is several times
+    faster than the Bernoulli sampler of ``torch.nn.functional.dropout``; that sampler was the
+    largest single cost of a CTGAN critic step with ``pac=1`` (DP mode). Parameter-free, so
+    state dicts match ``nn.Dropout``'s, and it works under ``torch.func.vmap`` with
+    ``randomness="different"``.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p == 1.0:
+            return torch.zeros_like(x)
+        keep = torch.rand_like(x) >= self.p
+        return x * keep * (1.0 / (1.0 - self.p))
 
 
 class ResidualFC(nn.Module):

@@ -439,19 +439,23 @@ class PrivateCritic:
         inputs = (real_inputs,) if isinstance(real_inputs, Tensor) else tuple(real_inputs)
         self.optimizer.zero_grad(set_to_none=True)  # clears p.grad, p.grad_sample, summed_grad
         if self.grad_sampler == "ghost":
-            real_value = self._ghost_clipped_sum(inputs, real_loss)
+            # One pass for both sides: the clipped fakes ride in the summed gradient, weighted
+            # so that after the division by q·n they are averaged over the fakes (noise is
+            # added to the sum as usual and does not depend on what the sum holds).
+            real_value, fake_value = self._ghost_clipped_sum(inputs, real_loss, fake_records)
             # The clipped sum is in p.summed_grad: the rest of pre_step, as Opacus does it.
             self.optimizer.add_noise()
             self.optimizer.scale_grad()
             self.optimizer.step_hook(self.optimizer)  # charges the accountant one step
+            fake_value = _nan_sum(fake_value, self._add_fake_gradient(fake_loss))
         else:
             real_value = self._fill_grad_samples(inputs, real_loss)
             # Clip each record's gradient, sum, add N(0, σ²C²), divide by q·n; the hook charges
             # the accountant one step. This ASSIGNS p.grad, which is why the fake term comes after.
             self.optimizer.pre_step()
-        fake_value = self._add_fake_gradient(fake_loss)
-        if fake_records is not None:
-            fake_value = _nan_sum(fake_value, self._add_clipped_fake_gradient(*fake_records))
+            fake_value = self._add_fake_gradient(fake_loss)
+            if fake_records is not None:
+                fake_value = _nan_sum(fake_value, self._add_clipped_fake_gradient(*fake_records))
         self.optimizer.original_optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)  # free per-record gradient storage
         self.steps_taken += 1
@@ -498,24 +502,68 @@ class PrivateCritic:
             self._gsm.disable_hooks()
         return float(losses.detach().mean())
 
-    def _ghost_clipped_sum(self, inputs: tuple[Tensor, ...], real_loss: RealLoss) -> float:
-        # Sets p.summed_grad to Σ_i clip_C(∇ℓ_i) without forming any ∇ℓ_i.
-        batch = _batch_size(inputs)
+    def _ghost_clipped_sum(
+        self,
+        inputs: tuple[Tensor, ...],
+        real_loss: RealLoss,
+        fake_records: tuple[Tensor | Sequence[Tensor], RealLoss] | None,
+    ) -> tuple[float, float]:
+        # Sets p.summed_grad to Σ_i clip_C(∇ℓ_i) + (q·n / m) Σ_j clip_C(∇ℓ'_j) over the real
+        # records i and the m fakes j, without forming any per-record gradient.
         for p in self.params:
             p.grad_sample = p.new_zeros((0, *p.shape))  # Opacus counts one accumulated batch
-        if batch == 0:
-            for p in self.params:
-                p.summed_grad = torch.zeros_like(p)
-            return math.nan
-        summed, value = self._ghost_clip(inputs, real_loss, batch)
+        groups = [(inputs, real_loss, 1.0)]
+        if fake_records is not None:
+            fakes, fake_fn = fake_records
+            fakes = (fakes,) if isinstance(fakes, Tensor) else tuple(fakes)
+            m = _batch_size(fakes)
+            groups.append((fakes, fake_fn, self.expected_batch_size / max(m, 1)))
+        summed, values = self._ghost_clip(groups)
         for p, g in zip(self.params, summed, strict=True):
             p.summed_grad = torch.zeros_like(p) if g is None else g.detach()
-        return value
+        return values[0], values[1] if len(values) > 1 else math.nan
 
     def _ghost_clip(
+        self, groups: Sequence[tuple[tuple[Tensor, ...], RealLoss, float]]
+    ) -> tuple[tuple[Tensor | None, ...], list[float]]:
+        """``Σ_groups w · Σ_i clip_C(∇ℓ_i)`` per parameter (None if unused), mean loss per group.
+
+        Each group is ``(inputs, loss_fn, w)``; an empty group adds nothing and its loss is NaN.
+        All groups share one backward pass for the norms and one for the re-weighted sum.
+        """
+        scored: list[tuple[Tensor, list[tuple[nn.Linear, Tensor, Tensor]], float]] = []
+        values: list[float] = []
+        for inputs, loss_fn, weight in groups:
+            batch = _batch_size(inputs)
+            if batch == 0:  # an empty Poisson batch: nothing to clip
+                values.append(math.nan)
+                continue
+            losses, calls = self._record_linears(inputs, loss_fn, batch)
+            scored.append((losses, calls, weight))
+            values.append(float(losses.detach().mean()))
+        if not scored:
+            return tuple(None for _ in self.params), values
+        outputs = [out for _, calls, _ in scored for _, _, out in calls]
+        total = sum(losses.sum() for losses, _, _ in scored)
+        out_grads = iter(torch.autograd.grad(total, outputs, retain_graph=True))
+        weighted = []
+        for losses, calls, weight in scored:
+            squared = losses.new_zeros(losses.shape[0])  # (b,) squared per-record grad norms
+            for layer, a, _ in calls:
+                g2 = next(out_grads).detach().pow(2).sum(dim=1)  # (b,)
+                if layer.weight.requires_grad:
+                    squared += g2 * a.detach().pow(2).sum(dim=1)
+                if layer.bias is not None and layer.bias.requires_grad:
+                    squared += g2
+            coef = (self.max_grad_norm / (squared.sqrt() + 1e-6)).clamp(max=1.0)  # Opacus'
+            weighted.append((losses * (coef * weight)).sum())
+        summed = torch.autograd.grad(sum(weighted), self.params, allow_unused=True)
+        return summed, values
+
+    def _record_linears(
         self, inputs: tuple[Tensor, ...], loss_fn: RealLoss, batch: int
-    ) -> tuple[tuple[Tensor | None, ...], float]:
-        """``Σ_i clip_C(∇ℓ_i)`` for every parameter (None if unused) and the mean loss."""
+    ) -> tuple[Tensor, list[tuple[nn.Linear, Tensor, Tensor]]]:
+        # The per-record losses, and every linear layer's input and output in that forward.
         calls: list[tuple[nn.Linear, Tensor, Tensor]] = []
 
         def record(layer: nn.Module, args: tuple[Tensor, ...], output: Tensor) -> None:
@@ -529,17 +577,7 @@ class PrivateCritic:
                 handle.remove()
         _check_losses(losses, batch)
         _check_ghost_calls(calls, self._linears, batch)
-        outputs = torch.autograd.grad(losses.sum(), [out for _, _, out in calls], retain_graph=True)
-        squared = losses.new_zeros(batch)  # (b,) squared per-record gradient norms
-        for (layer, a, _), g in zip(calls, outputs, strict=True):
-            g2 = g.detach().pow(2).sum(dim=1)  # (b,)
-            if layer.weight.requires_grad:
-                squared += g2 * a.detach().pow(2).sum(dim=1)
-            if layer.bias is not None and layer.bias.requires_grad:
-                squared += g2
-        coef = (self.max_grad_norm / (squared.sqrt() + 1e-6)).clamp(max=1.0)  # (b,), Opacus'
-        summed = torch.autograd.grad((losses * coef).sum(), self.params, allow_unused=True)
-        return summed, float(losses.detach().mean())
+        return losses, calls
 
     def _add_clipped_fake_gradient(
         self, inputs: Tensor | Sequence[Tensor], loss_fn: RealLoss
@@ -549,13 +587,10 @@ class PrivateCritic:
         batch = _batch_size(inputs)
         if batch == 0:
             return math.nan
-        if self.grad_sampler == "ghost":
-            summed, value = self._ghost_clip(inputs, loss_fn, batch)
-        else:
-            grads, value = self._fake_grad_samples(inputs, loss_fn, batch)  # (m, *shape) each
-            norms = torch.cat([g.flatten(1) for g in grads], dim=1).norm(2, dim=1)  # (m,)
-            coef = (self.max_grad_norm / (norms + 1e-6)).clamp(max=1.0)
-            summed = tuple(torch.tensordot(coef, g, dims=1) for g in grads)
+        grads, value = self._fake_grad_samples(inputs, loss_fn, batch)  # (m, *shape) each
+        norms = torch.cat([g.flatten(1) for g in grads], dim=1).norm(2, dim=1)  # (m,)
+        coef = (self.max_grad_norm / (norms + 1e-6)).clamp(max=1.0)
+        summed = tuple(torch.tensordot(coef, g, dims=1) for g in grads)
         for p, g in zip(self.params, summed, strict=True):
             if g is not None:
                 p.grad.add_(g, alpha=1.0 / batch)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from synthgan.core.layers import ResidualFC
+from synthgan.core.layers import Dropout, ResidualFC
 
 __all__ = [
     "Discriminator",
@@ -73,7 +73,7 @@ class Discriminator(nn.Module):
         width = config.pac * (config.data_dim + config.condition_dim)
         layers: list[nn.Module] = []
         for size in config.discriminator_dim:
-            layers += [nn.Linear(width, size), nn.LeakyReLU(0.2), nn.Dropout(config.dropout)]
+            layers += [nn.Linear(width, size), nn.LeakyReLU(0.2), Dropout(config.dropout)]
             width = size
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)

@@ -90,8 +90,11 @@ def test_ghost_refuses_layers_it_cannot_clip():
         critic.step(data(1), lambda d, x: real_loss(d, x) + real_loss(d, x))
 
 
-def test_ghost_clips_fake_records_like_the_loop_and_adds_no_noise():
-    real, fake, clip = data(3), data(5, rows=6), 0.05
+@pytest.mark.parametrize("real_rows", [8, 0], ids=["batch", "empty-poisson-batch"])
+def test_ghost_clips_fake_records_like_the_loop_and_adds_no_noise(real_rows):
+    # Real records and fakes share one ghost pass; the fakes' share must still be their
+    # clipped mean, also when the Poisson batch happens to be empty.
+    real, fake, clip = data(3, rows=real_rows), data(5, rows=6), 0.05
     updates = []
     for fakes in (None, (fake, lambda d, x: F.softplus(d(x)).reshape(-1))):
         disc = make_mlp()
