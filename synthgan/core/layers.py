@@ -98,8 +98,10 @@ class Dropout(nn.Dropout):
             return x
         if self.p == 1.0:
             return torch.zeros_like(x)
-        keep = torch.rand_like(x) >= self.p
-        return x * keep * (1.0 / (1.0 - self.p))
+        # Drawn in float32 whatever x's dtype: bfloat16 uniforms (steps of 2^-8) would bias
+        # the keep probability for a p that is not a multiple of 2^-8.
+        keep = torch.rand(x.shape, device=x.device) >= self.p
+        return x * (keep * (1.0 / (1.0 - self.p))).to(x.dtype)
 
 
 class ResidualFC(nn.Module):
