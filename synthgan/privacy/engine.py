@@ -555,10 +555,14 @@ class PrivateCritic:
                     squared += g2 * a.detach().pow(2).sum(dim=1)
                 if layer.bias is not None and layer.bias.requires_grad:
                     squared += g2
-            coef = (self.max_grad_norm / (squared.sqrt() + 1e-6)).clamp(max=1.0)  # Opacus'
+            coef = self._clip_factors(squared.sqrt())
             weighted.append((losses * (coef * weight)).sum())
         summed = torch.autograd.grad(sum(weighted), self.params, allow_unused=True)
         return summed, values
+
+    def _clip_factors(self, norms: Tensor) -> Tensor:
+        # min(1, C / ‖g_i‖) per record, with Opacus' 1e-6 guard against a zero norm.
+        return (self.max_grad_norm / (norms + 1e-6)).clamp(max=1.0)
 
     def _record_linears(
         self, inputs: tuple[Tensor, ...], loss_fn: RealLoss, batch: int
@@ -589,7 +593,7 @@ class PrivateCritic:
             return math.nan
         grads, value = self._fake_grad_samples(inputs, loss_fn, batch)  # (m, *shape) each
         norms = torch.cat([g.flatten(1) for g in grads], dim=1).norm(2, dim=1)  # (m,)
-        coef = (self.max_grad_norm / (norms + 1e-6)).clamp(max=1.0)
+        coef = self._clip_factors(norms)
         summed = tuple(torch.tensordot(coef, g, dims=1) for g in grads)
         for p, g in zip(self.params, summed, strict=True):
             if g is not None:
