@@ -275,6 +275,10 @@ class StepLosses:
     fake: float
 
 
+def _as_inputs(inputs: Tensor | Sequence[Tensor]) -> tuple[Tensor, ...]:
+    return (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+
+
 def _nan_sum(a: float, b: float) -> float:
     return b if math.isnan(a) else a if math.isnan(b) else a + b
 
@@ -436,7 +440,9 @@ class PrivateCritic:
             The planned steps were all taken.
         """
         self._check_can_step()
-        inputs = (real_inputs,) if isinstance(real_inputs, Tensor) else tuple(real_inputs)
+        inputs = _as_inputs(real_inputs)
+        if fake_records is not None:
+            fake_records = (_as_inputs(fake_records[0]), fake_records[1])
         self.optimizer.zero_grad(set_to_none=True)  # clears p.grad, p.grad_sample, summed_grad
         if self.grad_sampler == "ghost":
             # One pass for both sides: the clipped fakes ride in the summed gradient, weighted
@@ -506,7 +512,7 @@ class PrivateCritic:
         self,
         inputs: tuple[Tensor, ...],
         real_loss: RealLoss,
-        fake_records: tuple[Tensor | Sequence[Tensor], RealLoss] | None,
+        fake_records: tuple[tuple[Tensor, ...], RealLoss] | None,
     ) -> tuple[float, float]:
         # Sets p.summed_grad to Σ_i clip_C(∇ℓ_i) + (q·n / m) Σ_j clip_C(∇ℓ'_j) over the real
         # records i and the m fakes j, without forming any per-record gradient.
@@ -515,7 +521,6 @@ class PrivateCritic:
         groups = [(inputs, real_loss, 1.0)]
         if fake_records is not None:
             fakes, fake_fn = fake_records
-            fakes = (fakes,) if isinstance(fakes, Tensor) else tuple(fakes)
             m = _batch_size(fakes)
             groups.append((fakes, fake_fn, self.expected_batch_size / max(m, 1)))
         summed, values = self._ghost_clip(groups)
@@ -583,11 +588,8 @@ class PrivateCritic:
         _check_ghost_calls(calls, self._linears, batch)
         return losses, calls
 
-    def _add_clipped_fake_gradient(
-        self, inputs: Tensor | Sequence[Tensor], loss_fn: RealLoss
-    ) -> float:
+    def _add_clipped_fake_gradient(self, inputs: tuple[Tensor, ...], loss_fn: RealLoss) -> float:
         # Generated samples clipped like records, averaged, no noise: added after pre_step.
-        inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
         batch = _batch_size(inputs)
         if batch == 0:
             return math.nan
