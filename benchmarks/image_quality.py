@@ -47,6 +47,16 @@ RECIPES = {
     # train with --epochs (the noise is calibrated for the planned steps, not for a time budget).
     "dp10": {"privacy": {"target_epsilon": 10.0, "target_delta": 1e-5}},
     "dp10_b256": {"privacy": {"target_epsilon": 10.0, "target_delta": 1e-5}, "batch_size": 256},
+    # The DP recipe of the image guide: five (noisy) critic steps per generator step (Bie et al.
+    # 2023), a narrower critic (fewer coordinates to noise, 2.6x faster per-image gradients) and
+    # the mode-seeking term against within-class collapse (generated images only: no budget).
+    "dp10_ms": {
+        "privacy": {"target_epsilon": 10.0, "target_delta": 1e-5},
+        "batch_size": 128,
+        "discriminator_steps": 5,
+        "discriminator_width": 32,
+        "mode_seeking": 1.0,
+    },
 }
 # Both data sets document their ten classes: a public class list for the private models.
 PUBLIC_CLASSES = list(range(10))

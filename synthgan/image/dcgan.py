@@ -85,7 +85,13 @@ class DCGANSynthesizer(BaseSynthesizer):
         Sample from an exponential moving average of the generator's weights (BatchNorm
         statistics re-estimated for it); None samples from the last generator.
     discriminator_steps : int, default=1
-        Discriminator steps per generator step.
+        Discriminator steps per generator step. With ``privacy``, 5 or more: the noisy
+        discriminator learns more slowly than the generator, and its steps are the only ones
+        that spend the budget (Bie et al. 2023); see the image guide.
+    mode_seeking : float, default=0.0
+        Weight of the mode-seeking term (Mao et al. 2019) in the generator's loss: it rewards
+        generated images that differ when their noise differs, against (within-class) mode
+        collapse. It reads generated images only, so with ``privacy`` it costs no budget.
     autocast : bool or "auto", default="auto"
         Train and sample in bfloat16 where the hardware computes it natively (see
         ``autocast_``).
@@ -165,6 +171,7 @@ class DCGANSynthesizer(BaseSynthesizer):
         diff_augment: str | None = None,
         ema_decay: float | None = 0.999,
         discriminator_steps: int = 1,
+        mode_seeking: float = 0.0,
         autocast: bool | str = "auto",
         max_time: float | None = None,
         monitor_diversity: bool = True,
@@ -189,6 +196,7 @@ class DCGANSynthesizer(BaseSynthesizer):
         self.diff_augment = diff_augment
         self.ema_decay = ema_decay
         self.discriminator_steps = discriminator_steps
+        self.mode_seeking = mode_seeking
         self.autocast = autocast
         self.max_time = max_time
         self.monitor_diversity = monitor_diversity
@@ -346,6 +354,7 @@ class DCGANSynthesizer(BaseSynthesizer):
             augment=parse_policy(self.diff_augment),
             autocast=self.autocast_,
             ema_decay=self.ema_decay,
+            mode_seeking=float(self.mode_seeking),
         )
 
     def _trainer(self, data: ImageData, description: str) -> GANTrainer:
@@ -496,6 +505,8 @@ class DCGANSynthesizer(BaseSynthesizer):
                 name == "discriminator_norm" and value is None
             ):
                 raise ValueError(f"{name} must be one of {available_norms2d()}, got {value!r}.")
+        if not (isinstance(self.mode_seeking, numbers.Real) and self.mode_seeking >= 0):
+            raise ValueError(f"mode_seeking must be a number >= 0, got {self.mode_seeking!r}.")
         if not (isinstance(self.label_smoothing, numbers.Real) and 0 <= self.label_smoothing < 1):
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}.")
         if self.ema_decay is not None and not (

@@ -216,8 +216,9 @@ class PrivateImageGANSteps(ImageGANSteps):
         real = diff_augment(real, self.options.augment)
         batch = self.options.batch_size
         fake_labels = self._fake_labels(batch)
+        noise = self._noise(batch)
         with self._autocast():
-            fake = self.generator(self._noise(batch), fake_labels)
+            fake = self.generator(noise, fake_labels)
         shown = diff_augment(fake.detach().float(), self.options.augment)
         scores: list[Tensor] = []
         hooks = self.critic.grad_sampler == "hooks"  # torch.func's vmap: no scores to keep
@@ -237,7 +238,7 @@ class PrivateImageGANSteps(ImageGANSteps):
         # generated image's gradient is clipped like a real one's (no noise: it reads no real
         # image), so the real and fake terms keep their balance.
         losses = self.critic.step(inputs, real_loss, None, (fakes, fake_loss))
-        self._cached = (fake, fake_labels)
+        self._cached = (fake, fake_labels, noise)
         if not scores:
             with torch.no_grad():
                 scores.append(self.critic.module(shown, fake_labels))

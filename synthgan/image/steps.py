@@ -41,6 +41,7 @@ class ImageStepOptions:
     augment: tuple[str, ...] = ()
     autocast: bool = False
     ema_decay: float | None = None
+    mode_seeking: float = 0.0
 
 
 def smoothed_loss(loss: AdversarialLoss, smoothing: float) -> AdversarialLoss:
@@ -102,7 +103,7 @@ class ImageGANSteps:
         self.n_classes = getattr(generator.embedding, "num_embeddings", 0)
         self._order = np.empty(0, dtype=np.int64)
         self._cursor = 0
-        self._cached: tuple[Tensor, Tensor | None] | None = None
+        self._cached: tuple[Tensor, Tensor | None, Tensor] | None = None
         decay = options.ema_decay
         self.average = WeightAverage(generator, decay) if decay is not None else None
 
@@ -140,14 +141,15 @@ class ImageGANSteps:
     # -- the two steps ---------------------------------------------------------------------------
     def discriminator_step(self) -> dict[str, float]:
         real, labels = self._real_batch()
+        noise = self._noise(real.shape[0])
         with self._autocast():
-            fake = self.generator(self._noise(real.shape[0]), labels)
+            fake = self.generator(noise, labels)
         real_scores, fake_scores = self._score_pair(real, fake.detach().float(), labels)
         loss = self.loss.discriminator(real_scores, fake_scores)
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_d.step()
-        self._cached = (fake, labels)
+        self._cached = (fake, labels, noise)
         return {
             "discriminator_loss": float(loss.detach()),
             "real_score": float(real_scores.detach().mean()),
@@ -167,23 +169,47 @@ class ImageGANSteps:
 
     def generator_step(self) -> dict[str, float]:
         if self._cached is not None:
-            fake, labels = self._cached
+            fake, labels, noise = self._cached
             self._cached = None
         else:  # n_critic = 0 never happens; kept so the step also works on its own
             _, labels = self._real_batch()
+            noise = self._noise(self.options.batch_size)
             with self._autocast():
-                fake = self.generator(self._noise(self.options.batch_size), labels)
+                fake = self.generator(noise, labels)
         self.discriminator.requires_grad_(False)  # no gradient for weights this step keeps
         try:
             loss = self.loss.generator(self._discriminate(fake.float(), labels))
         finally:
             self.discriminator.requires_grad_(True)
+        figures = {"generator_loss": float(loss.detach())}
+        if self.options.mode_seeking > 0:
+            ratio = self._mode_seeking_ratio(fake, labels, noise)
+            loss = loss + self.options.mode_seeking / (ratio + 1e-5)
+            figures["mode_seeking_ratio"] = float(ratio.detach())
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
         if self.average is not None:
             self.average.update()
-        return {"generator_loss": float(loss.detach())}
+        return figures
+
+    def _mode_seeking_ratio(self, fake: Tensor, labels: Tensor | None, noise: Tensor) -> Tensor:
+        """Mode seeking (Mao et al. 2019): how far images move per unit of latent distance.
+
+        The first half of the step's generated images is paired with images generated for the
+        same labels from fresh noise; the ratio of their mean absolute pixel difference to the
+        mean absolute difference of their noise vectors is large when the generator uses its
+        noise and near zero when it maps every draw of a class to one image (mode collapse).
+        The generator loss adds ``mode_seeking / ratio``. It reads generated images only.
+        """
+        half = max(1, fake.shape[0] // 2)
+        pair_labels = None if labels is None else labels[:half]
+        other_noise = self._noise(half)
+        with self._autocast():
+            other = self.generator(other_noise, pair_labels)
+        pixels = (fake[:half].float() - other.float()).abs().flatten(1).mean(dim=1)  # (half,)
+        latent = (noise[:half] - other_noise).abs().mean(dim=1)  # (half,)
+        return (pixels / latent).mean()
 
     # -- end of epoch and of training ------------------------------------------------------------
     @torch.no_grad()

@@ -290,7 +290,7 @@ def test_oracle_conditional_step_with_smoothing():
     )  # fmt: skip
     start = copy.deepcopy(reference)
     private.discriminator_step()
-    fake, fake_labels = private._cached
+    fake, fake_labels, _noise = private._cached
     assert fake.shape[0] == 8 and 1 not in fake_labels.tolist()  # weight 0: never drawn
     real = images.float() / 127.5 - 1.0
     expected = (loss.real_term(reference(real, labels)).mean()
