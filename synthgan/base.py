@@ -68,7 +68,8 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
         """Write the fitted model to ``path`` (a single zip file), atomically.
 
         The file holds ``config.json`` (hyperparameters, library and format version),
-        ``state.json`` and ``tensors.safetensors``; loading it never executes code.
+        ``state.json``, ``tensors.safetensors`` and ``manifest.json`` (the SHA-256 of the other
+        three, checked on load); loading it never executes code.
 
         Parameters
         ----------

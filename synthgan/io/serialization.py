@@ -1,23 +1,36 @@
 """Safe model files: JSON and safetensors in one zip, never pickle (DESIGN.md §5).
 
-A model file is a zip archive holding exactly three members:
+A model file is a zip archive holding exactly four members:
 
 ``config.json``
-    ``{"format": "synthgan-model", "format_version": 1, "library_version": ..., "kind": ...,
+    ``{"format": "synthgan-model", "format_version": 2, "library_version": ..., "kind": ...,
     "params": {...}}`` -- what to build and with which hyperparameters.
 ``state.json``
     The learned non-tensor state (a JSON object).
 ``tensors.safetensors``
     A flat mapping of names to tensors in the safetensors format (possibly empty).
+``manifest.json``
+    ``{"format": "synthgan-manifest", "algorithm": "sha256", "members": {name: hex digest}}``:
+    the SHA-256 of each of the three members above.
 
 Loading parses JSON and safetensors only; nothing in a model file can run code. Anything else in
 the archive (``data.pkl``, ``model.pt``, a pickle hidden under an expected name) is refused with a
 :class:`~synthgan.exceptions.ModelFileError`.
+
+Integrity: every member is hashed again on load and compared with the manifest, so a member
+edited and re-zipped (the zip CRC is then valid again), damaged on disk or in transfer, or
+replaced by one of another model is refused, naming the member. This guards against accidents
+and damage, not against a deliberate editor: whoever can change a member can recompute its
+hash, so the manifest is not a signature (sign the whole file separately when that matters).
+Files of format version 1 (synthgan before the manifest) carry no manifest and still load with
+the checks they had: the zip CRC-32 and the content checks. A file of version 2 or later
+without a manifest, or whose manifest does not cover exactly its members, is refused.
 """
 
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import struct
 import zipfile
@@ -45,11 +58,15 @@ __all__ = [
 ]
 
 FORMAT_MARKER = "synthgan-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FIRST_MANIFEST_VERSION = 2  # format versions from this one on must carry a manifest
 CONFIG_MEMBER = "config.json"
 STATE_MEMBER = "state.json"
 TENSORS_MEMBER = "tensors.safetensors"
-_MEMBERS = (CONFIG_MEMBER, STATE_MEMBER, TENSORS_MEMBER)
+MANIFEST_MEMBER = "manifest.json"
+MANIFEST_MARKER = "synthgan-manifest"
+_MEMBERS = (CONFIG_MEMBER, STATE_MEMBER, TENSORS_MEMBER)  # what the manifest covers
+_ALL_MEMBERS = (*_MEMBERS, MANIFEST_MEMBER)
 MAX_MEMBER_BYTES = 4 * 1024**3  # larger members are refused as a zip-bomb guard
 _CHUNK_BYTES = 1024**2
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same model gives the same bytes
@@ -176,6 +193,7 @@ def save_model(
         STATE_MEMBER: _dump_json(_mapping_to_jsonable(state, "state")),
         TENSORS_MEMBER: _tensors_to_bytes(tensors),
     }
+    members[MANIFEST_MEMBER] = _dump_json(_manifest(members))
     with atomic_path(path, overwrite=overwrite) as tmp:
         _write_zip(tmp, members)
     return Path(path)
@@ -252,6 +270,16 @@ def _dump_json(value: Any) -> bytes:
     return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
 
 
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _manifest(members: Mapping[str, bytes]) -> dict[str, Any]:
+    """The manifest of the covered members: their SHA-256, in member order."""
+    digests = {name: _sha256(members[name]) for name in _MEMBERS}
+    return {"format": MANIFEST_MARKER, "algorithm": "sha256", "members": digests}
+
+
 def _tensors_to_bytes(tensors: Mapping[str, torch.Tensor]) -> bytes:
     if not isinstance(tensors, Mapping):
         raise TypeError(f"tensors must map str to Tensor, got a {type(tensors).__name__}.")
@@ -303,8 +331,10 @@ def read_model(path: StrPath) -> ModelFile:
     FileNotFoundError
         ``path`` does not exist.
     ModelFileError
-        The file is not a zip or is truncated or corrupted (CRC mismatch), misses a member, holds
-        any other member (a pickle such as ``data.pkl`` in particular), holds pickle bytes under
+        The file is not a zip or is truncated or corrupted (CRC mismatch), a member's SHA-256
+        differs from the manifest's (naming the member), the manifest is missing (format version
+        2 and later) or does not cover exactly the members, a member is missing, holds any other
+        member (a pickle such as ``data.pkl`` in particular), holds pickle bytes under
         an expected name, has invalid JSON or safetensors, is not a synthgan model, or uses a
         newer format version. The message names the file and the problem.
 
@@ -318,7 +348,10 @@ def read_model(path: StrPath) -> ModelFile:
     members = _read_members(source)
     for name, data in members.items():
         _refuse_unsafe_bytes(source, name, data)
+    if MANIFEST_MEMBER in members:  # checked before any member is parsed
+        _verify_manifest(source, members)
     config = _parse_config(source, _load_json(source, CONFIG_MEMBER, members[CONFIG_MEMBER]))
+    _require_manifest(source, config, members)
     state = _load_json(source, STATE_MEMBER, members[STATE_MEMBER])
     if not isinstance(state, dict):
         raise ModelFileError(
@@ -368,18 +401,18 @@ def _check_model_path(source: Path) -> None:
 
 
 def _check_member_names(source: Path, names: list[str]) -> None:
-    unexpected = sorted(set(names) - set(_MEMBERS))
+    unexpected = sorted(set(names) - set(_ALL_MEMBERS))
     if unexpected:
         raise ModelFileError(
             f"{source} holds unexpected members {unexpected}; a synthgan model file holds exactly "
-            f"{list(_MEMBERS)}. Pickle payloads (such as data.pkl or model.pt from torch.save) "
+            f"{list(_ALL_MEMBERS)}. Pickle payloads (such as data.pkl or model.pt from torch.save) "
             f"are refused: {_REFUSED_PICKLE}."
         )
-    missing = [name for name in _MEMBERS if name not in names]
+    missing = [name for name in _MEMBERS if name not in names]  # the manifest: see read_model
     if missing:
         raise ModelFileError(
             f"{source} is missing {missing}; a synthgan model file holds exactly "
-            f"{list(_MEMBERS)}. The file is incomplete or was not written by synthgan."
+            f"{list(_ALL_MEMBERS)}. The file is incomplete or was not written by synthgan."
         )
     if len(names) != len(set(names)):
         raise ModelFileError(f"{source} lists the same member twice; the file was altered.")
@@ -432,6 +465,57 @@ def _refuse_unsafe_bytes(source: Path, name: str, data: bytes) -> None:
     else:
         return
     raise ModelFileError(f"{source}: member {name} holds {found}; {_REFUSED_PICKLE}.")
+
+
+def _verify_manifest(source: Path, members: Mapping[str, bytes]) -> None:
+    """Compare each member's SHA-256 with the manifest's; refuse a gap or a mismatch."""
+    digests = _manifest_digests(
+        source, _load_json(source, MANIFEST_MEMBER, members[MANIFEST_MEMBER])
+    )
+    covered = set(_MEMBERS)
+    if set(digests) != covered:
+        raise ModelFileError(
+            f"{source}: {MANIFEST_MEMBER} lists {sorted(digests)} but must list exactly "
+            f"{sorted(covered)}, the members it protects; the file was altered after saving. "
+            "Save the model again from its source, or restore the file from a backup."
+        )
+    for name in _MEMBERS:
+        found = _sha256(members[name])
+        if found != digests[name]:
+            raise ModelFileError(
+                f"{source}: member {name} does not match its SHA-256 in {MANIFEST_MEMBER} "
+                f"(expected {digests[name][:16]}..., found {found[:16]}...): it was edited or "
+                "damaged after saving. Save the model again from its source, or restore the "
+                "file from a backup."
+            )
+
+
+def _manifest_digests(source: Path, manifest: Any) -> dict[str, str]:
+    shape_ok = (
+        isinstance(manifest, dict)
+        and manifest.get("format") == MANIFEST_MARKER
+        and manifest.get("algorithm") == "sha256"
+        and isinstance(manifest.get("members"), dict)
+        and all(isinstance(v, str) for v in manifest["members"].values())
+    )
+    if not shape_ok:
+        raise ModelFileError(
+            f'{source}: {MANIFEST_MEMBER} must be {{"format": "{MANIFEST_MARKER}", "algorithm": '
+            '"sha256", "members": {name: hex digest}}; it is not, so the file was altered or '
+            "was not written by synthgan."
+        )
+    return manifest["members"]
+
+
+def _require_manifest(source: Path, config: Mapping[str, Any], members: Mapping) -> None:
+    version = config["format_version"]
+    if version >= FIRST_MANIFEST_VERSION and MANIFEST_MEMBER not in members:
+        raise ModelFileError(
+            f"{source} is missing {MANIFEST_MEMBER}: its {CONFIG_MEMBER} says format version "
+            f"{version}, whose files always carry the SHA-256 of every member there, so the "
+            "manifest was removed and the members cannot be checked. Save the model again from "
+            "its source, or restore the file from a backup."
+        )
 
 
 def _load_json(source: Path, name: str, data: bytes) -> Any:

@@ -186,7 +186,12 @@ def test_save_load_round_trip(case, fitted, tmp_path):
 def test_model_file_holds_no_pickle(fitted, tmp_path):
     path = fitted.save(tmp_path / "model.synthgan")
     with zipfile.ZipFile(path) as archive:
-        assert sorted(archive.namelist()) == ["config.json", "state.json", "tensors.safetensors"]
+        assert sorted(archive.namelist()) == [
+            "config.json",
+            "manifest.json",
+            "state.json",
+            "tensors.safetensors",
+        ]
 
 
 def test_pickle_payload_is_refused_and_never_runs(fitted, tmp_path):

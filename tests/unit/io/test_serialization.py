@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -20,7 +21,8 @@ import synthgan.io.serialization as serialization
 from synthgan.exceptions import ModelFileError
 from synthgan.io import ModelFile, read_model, save_model, to_jsonable
 
-MEMBERS = ["config.json", "state.json", "tensors.safetensors"]
+MEMBERS = ["config.json", "state.json", "tensors.safetensors"]  # covered by the manifest
+MANIFEST = "manifest.json"
 
 
 class _RunsShellCommand:
@@ -71,10 +73,30 @@ def _write_zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_
     return path
 
 
-def _tampered(model_path: Path, **replacements: bytes) -> Path:
+def _manifest_bytes(members: dict[str, bytes]) -> bytes:
+    digests = {name: hashlib.sha256(members[name]).hexdigest() for name in MEMBERS}
+    manifest = {"format": "synthgan-manifest", "algorithm": "sha256", "members": digests}
+    return json.dumps(manifest).encode()
+
+
+def _tampered(model_path: Path, rehash: bool = True, **replacements: bytes) -> Path:
+    """A copy with members replaced; ``rehash`` also rewrites the manifest to match them, as a
+    deliberate editor could, so that the checks behind the manifest are reached."""
     members = _members(model_path)
     members.update({name.replace("__", "."): data for name, data in replacements.items()})
+    if rehash:
+        members[MANIFEST] = _manifest_bytes(members)
     return _write_zip(model_path.with_name("tampered.synthgan"), list(members.items()))
+
+
+def _version_1_file(model_path: Path) -> Path:
+    """What synthgan wrote before the manifest: the same three members, format_version 1."""
+    members = _members(model_path)
+    config = json.loads(members.pop("config.json"))
+    config["format_version"] = 1
+    members.pop(MANIFEST)
+    old = [("config.json", json.dumps(config).encode()), *members.items()]
+    return _write_zip(model_path.with_name("old.synthgan"), old, zipfile.ZIP_STORED)
 
 
 # -- round trips --------------------------------------------------------------------------------
@@ -86,7 +108,7 @@ def test_round_trip_restores_params_state_and_tensors(model_path, tensors):
     assert model_file.params == {"epochs": 3, "dims": [8, 4]}  # tuples are stored as lists
     assert model_file.state == {"columns": ["a", "b"], "mean": [0.5, 1.5]}
     assert model_file.library_version == synthgan.__version__
-    assert model_file.format_version == 1
+    assert model_file.format_version == 2
     assert set(model_file.tensors) == set(tensors)  # safetensors orders names itself
     for name, tensor in tensors.items():
         loaded = model_file.tensors[name]
@@ -95,13 +117,14 @@ def test_round_trip_restores_params_state_and_tensors(model_path, tensors):
         assert loaded.device.type == "cpu"
 
 
-def test_file_holds_exactly_the_three_documented_members(model_path):
+def test_file_holds_exactly_the_four_documented_members(model_path):
     members = _members(model_path)
-    assert sorted(members) == sorted(MEMBERS)
+    assert list(members) == [*MEMBERS, MANIFEST]
+    assert json.loads(members[MANIFEST]) == json.loads(_manifest_bytes(members))
     config = json.loads(members["config.json"])
     assert config == {
         "format": "synthgan-model",
-        "format_version": 1,
+        "format_version": 2,
         "library_version": synthgan.__version__,
         "kind": "demo",
         "params": {"epochs": 3, "dims": [8, 4]},
@@ -311,9 +334,9 @@ def test_duplicated_member_is_refused(model_path):
 
 def test_newer_format_version_asks_for_an_upgrade(model_path):
     config = json.loads(_members(model_path)["config.json"])
-    config.update(format_version=2, library_version="9.0.0")
+    config.update(format_version=3, library_version="9.0.0")
     path = _tampered(model_path, config__json=json.dumps(config).encode())
-    with pytest.raises(ModelFileError, match=r"format version 2 .*9\.0\.0.*Upgrade synthgan"):
+    with pytest.raises(ModelFileError, match=r"format version 3 .*9\.0\.0.*Upgrade synthgan"):
         read_model(path)
 
 
@@ -372,3 +395,75 @@ def test_missing_path_and_directory(tmp_path):
         read_model(tmp_path / "absent.synthgan")
     with pytest.raises(ModelFileError, match="not a file"):
         read_model(tmp_path)
+
+
+# -- integrity: the SHA-256 manifest (issue 15, finding 6) -------------------------------------
+def test_edited_category_in_state_json_rezipped_is_refused_naming_state_json(tmp_path):
+    # The finding's scenario: edit a category inside state.json, re-zip (valid CRCs), load.
+    state = {"columns": {"workclass": {"categories": ["Private", "State-gov"]}}}
+    path = save_model(tmp_path / "m.synthgan", kind="demo", params={}, state=state, tensors={})
+    members = _members(path)
+    edited = members["state.json"].replace(b"State-gov", b"Altered-gov")
+    assert edited != members["state.json"]
+    altered = _tampered(path, rehash=False, state__json=edited)
+    with pytest.raises(ModelFileError, match=r"member state\.json does not match its SHA-256"):
+        read_model(altered)
+
+
+def test_flipped_byte_in_tensor_data_rezipped_is_refused_naming_the_tensors(model_path):
+    data = bytearray(_members(model_path)["tensors.safetensors"])
+    data[-3] ^= 0x01  # one bit of the float data; the safetensors header stays valid
+    altered = _tampered(model_path, rehash=False, tensors__safetensors=bytes(data))
+    with pytest.raises(ModelFileError, match=r"member tensors\.safetensors does not match"):
+        read_model(altered)
+
+
+def test_edited_config_is_refused_naming_config_json(model_path):
+    config = json.loads(_members(model_path)["config.json"])
+    config["params"]["epochs"] = 300
+    altered = _tampered(model_path, rehash=False, config__json=json.dumps(config).encode())
+    with pytest.raises(ModelFileError, match=r"member config\.json does not match"):
+        read_model(altered)
+
+
+def test_removed_manifest_is_refused(model_path):
+    members = [(n, d) for n, d in _members(model_path).items() if n != MANIFEST]
+    path = _write_zip(model_path.with_name("stripped.synthgan"), members)
+    with pytest.raises(ModelFileError, match=r"missing manifest\.json.*format version 2"):
+        read_model(path)
+
+
+@pytest.mark.parametrize(
+    "digests",
+    [
+        lambda d: {k: v for k, v in d.items() if k != "state.json"},  # a member left uncovered
+        lambda d: {**d, "extra.bin": "0" * 64},  # a member that is not in the file
+    ],
+)
+def test_manifest_that_does_not_cover_exactly_the_members_is_refused(model_path, digests):
+    manifest = json.loads(_members(model_path)[MANIFEST])
+    manifest["members"] = digests(manifest["members"])
+    path = _tampered(model_path, rehash=False, manifest__json=json.dumps(manifest).encode())
+    with pytest.raises(ModelFileError, match=r"manifest\.json lists .* must list exactly"):
+        read_model(path)
+
+
+def test_malformed_manifest_is_refused(model_path):
+    path = _tampered(model_path, rehash=False, manifest__json=b'{"algorithm": "md5"}')
+    with pytest.raises(ModelFileError, match=r"manifest\.json must be"):
+        read_model(path)
+
+
+def test_version_1_file_without_manifest_still_loads(model_path, tensors):
+    old = _version_1_file(model_path)
+    model_file = read_model(old)
+    assert model_file.format_version == 1
+    assert model_file.state == {"columns": ["a", "b"], "mean": [0.5, 1.5]}
+    assert all(torch.equal(model_file.tensors[k], v.detach()) for k, v in tensors.items())
+    # Its old checks still hold: a damaged member fails the zip CRC.
+    data = bytearray(old.read_bytes())
+    tensor_bytes = _members(old)["tensors.safetensors"]
+    data[bytes(data).index(tensor_bytes) + len(tensor_bytes) - 3] ^= 0xFF
+    old.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="CRC"):
+        read_model(old)
