@@ -30,8 +30,14 @@ __all__ = ["ConstantEncoder", "ContinuousEncoder", "DiscreteEncoder", "encoder_f
 # ---------------------------------------------------------------------------------------------
 # dtypes: remember the input dtype and restore it on output
 # ---------------------------------------------------------------------------------------------
-def dtype_info(series: pd.Series) -> dict[str, Any]:
-    """JSON description of ``series.dtype`` sufficient to restore it."""
+def dtype_info(series: pd.Series, *, resolution: bool = True) -> dict[str, Any]:
+    """JSON description of ``series.dtype`` sufficient to restore it.
+
+    For a datetime column, ``resolution=True`` also records under ``"resolution"`` the coarsest
+    unit (``"day"``, ``"hour"``, ... ``"microsecond"``) that every non-missing value is a whole
+    multiple of, in wall-clock time, so that generated values are rounded to it: a column of
+    dates comes back as dates. That reads the values; pass ``False`` where nothing may be.
+    """
     dtype = series.dtype
     info: dict[str, Any] = {"dtype": str(dtype)}
     if isinstance(dtype, pd.CategoricalDtype):
@@ -44,7 +50,49 @@ def dtype_info(series: pd.Series) -> dict[str, Any]:
         info["tz"] = str(dtype.tz)
     elif pd.api.types.is_datetime64_dtype(dtype):
         info["dtype"] = "datetime64[ns]"
+    if resolution and info["dtype"] == "datetime64[ns]":
+        unit = _datetime_resolution(series)
+        if unit is not None:
+            info["resolution"] = unit
     return info
+
+
+# Units a datetime column may be rounded to, coarsest first, with their pandas frequency.
+_RESOLUTIONS = {
+    "day": "D",
+    "hour": "h",
+    "minute": "min",
+    "second": "s",
+    "millisecond": "ms",
+    "microsecond": "us",
+}
+
+
+def _datetime_resolution(series: pd.Series) -> str | None:
+    """Coarsest unit of ``_RESOLUTIONS`` every non-missing value is a multiple of, or None."""
+    values = series.dropna()
+    if values.empty:
+        return None
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)  # wall-clock time: a date is at local midnight
+    ns = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    for unit, freq in _RESOLUTIONS.items():
+        if not (ns % pd.Timedelta(1, freq).value).any():
+            return unit
+    return None
+
+
+def _round_datetimes(out: pd.DatetimeIndex, unit: str | None) -> pd.DatetimeIndex:
+    """Round generated datetimes to the training values' resolution (no key: no rounding)."""
+    if unit is None:
+        return out
+    freq = _RESOLUTIONS[unit]
+    if out.tz is None:
+        return out.round(freq)
+    # Round the wall-clock time; a rounded time that a DST change skips moves forward.
+    wall = out.tz_localize(None).round(freq)
+    dst = np.zeros(len(wall), dtype=bool)
+    return wall.tz_localize(out.tz, ambiguous=dst, nonexistent="shift_forward")
 
 
 def restore_dtype(values: np.ndarray, info: dict[str, Any], name: str) -> pd.Series:
@@ -60,7 +108,7 @@ def restore_dtype(values: np.ndarray, info: dict[str, Any], name: str) -> pd.Ser
         out = pd.to_datetime(values, unit="ns")
         if "tz" in info:
             out = out.tz_localize("UTC").tz_convert(info["tz"])
-        return pd.Series(out, name=name)
+        return pd.Series(_round_datetimes(out, info.get("resolution")), name=name)
     if dtype == "object":  # strings: no conversion (and no costly missing-value scan) needed
         return pd.Series(values, name=name, dtype=object)
     if dtype in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"):

@@ -132,7 +132,7 @@ def plan_private_columns(
         series, meta = df[name], column_meta.get(name, {})
         kind = _declared_kind(name, meta, discrete) or _inferred_kind(series)
         _check_values(series, kind)
-        info = dtype_info(series)
+        info = dtype_info(series, resolution=False)  # reading the values is not DP
         nullable = bool(meta.get("missing", _dtype_can_be_missing(series.dtype)))
         if kind == "continuous":
             bounds = _public_bounds(name, meta)
