@@ -10,6 +10,10 @@ conventions synthgan relies on everywhere:
 * a string column is ``object`` with ``NaN`` for missing cells;
 * ISO-8601 timestamps and dates become ``datetime64[ns]`` (with the time zone when one is given).
 
+Before that, :mod:`synthgan.io.csv_reader` sniffs the separator and quote character, refuses a
+one-column table read with the wrong separator, and reads numbers with separators, common
+non-ISO dates and codes with leading zeros as what they are (:mod:`synthgan.io.text_values`).
+
 Writes are atomic and never replace an input file (see :func:`synthgan.io.atomic.atomic_path`).
 """
 
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import errno
 import json
-from collections import Counter
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +35,7 @@ import pyarrow.parquet as pq
 
 from synthgan.exceptions import DataValidationError
 from synthgan.io.atomic import StrPath, atomic_path
+from synthgan.io.csv_reader import CsvOptions, CsvSource, check_unique_columns, read_csv_table
 
 __all__ = ["SUPPORTED_EXTENSIONS", "read_table", "write_table"]
 
@@ -38,7 +43,7 @@ __all__ = ["SUPPORTED_EXTENSIONS", "read_table", "write_table"]
 @dataclass(frozen=True)
 class _TableFormat:
     kind: str  # "csv" or "parquet"
-    delimiter: str = ","
+    delimiter: str | None = None  # None: sniffed when reading, "," when writing
     compression: str | None = None  # pyarrow stream compression name
 
 
@@ -67,7 +72,15 @@ _NULLABLE_DTYPES = {
 }
 
 
-def read_table(path: StrPath, *, format: str | None = None) -> pd.DataFrame:
+def read_table(
+    path: StrPath,
+    *,
+    format: str | None = None,
+    sep: str | None = None,
+    na_values: Iterable[str] | None = None,
+    strip_whitespace: bool = False,
+    text_columns: Iterable[str] | None = None,
+) -> pd.DataFrame:
     """Read a CSV or Parquet file into a DataFrame, keeping column order and dtypes.
 
     Parameters
@@ -77,36 +90,94 @@ def read_table(path: StrPath, *, format: str | None = None) -> pd.DataFrame:
         ``.tsv.gz`` (CSV) or ``.parquet``, ``.pq`` (Parquet).
     format : {"csv", "parquet"}, optional
         Force a format whatever the extension (a ``.gz`` suffix still means gzip).
+    sep : str, optional
+        CSV field separator, one character (``"tab"`` or ``"\\t"`` mean a tab). By default
+        ``.tsv`` files use a tab and other CSV files the separator sniffed from their first
+        lines among ``,`` ``;`` tab and ``|`` (``,`` when it cannot be told).
+    na_values : sequence of str, optional
+        Extra markers of missing cells (such as ``["?", "-"]``), *added* to pyarrow's defaults
+        (``""``, ``NA``, ``N/A``, ``NaN``, ``nan``, ``NULL``, ``null``, ``#N/A`` and a few more).
+        Quoted cells are never missing (a quoted ``""`` is an empty string).
+    strip_whitespace : bool, default=False
+        Remove leading and trailing blanks from column names and string cells (numbers and
+        dates are read without their blanks anyway). A cell that becomes a missing marker once
+        stripped (``" ?"`` with ``na_values=["?"]``) is missing.
+    text_columns : sequence of str, optional
+        Columns kept as strings exactly as written (``001`` stays ``"001"``), never converted
+        to numbers or dates. Names as in the header (after stripping with
+        ``strip_whitespace``); an unknown name is an error.
 
     Returns
     -------
     pandas.DataFrame
         Columns in file order. Parquet files written by pandas come back with their exact dtypes;
         CSV columns are inferred (integers with missing cells as ``Int64``, strings as ``object``
-        with ``NaN``, ISO timestamps as ``datetime64[ns]``).
+        with ``NaN``, ISO timestamps as ``datetime64[ns]``, see Notes).
 
     Raises
     ------
     FileNotFoundError
         ``path`` does not exist.
     DataValidationError
-        Unknown extension, an empty file, duplicate column names, or a file pyarrow cannot parse.
+        Unknown extension, an empty file, duplicate column names, a file pyarrow cannot parse, a
+        one-column CSV table whose name contains a separator (read with the wrong ``sep``), an
+        unknown name in ``text_columns``, or CSV options given for a Parquet file.
+
+    Warns
+    -----
+    UserWarning
+        A column kept as text although it looks like numbers or dates, or because its digits
+        have leading zeros; numbers that read two ways (``1,234``), read by the file's
+        convention.
+
+    Notes
+    -----
+    Besides pyarrow's own inference, CSV text columns are read as (see
+    :mod:`synthgan.io.text_values`):
+
+    * numbers with thousands separators or a decimal comma (``1,234,567``, ``1.234,5``,
+      ``1,5`` in a ``;``-separated file) when every value reads one way;
+    * dates such as ``24/08/2015``, ``08/24/2015``, ``24.08.2015``, ``2015/08/24`` (optionally
+      with ``HH:MM[:SS]``) when every value parses with one format; a day/month order no value
+      decides (``05/08/2015``) keeps the column as text, with a warning;
+    * integers whose digits have leading zeros (``007``) stay text, with a warning.
 
     Examples
     --------
     >>> from synthgan.io import read_table
     >>> df = read_table("adult.csv")  # doctest: +SKIP
+    >>> df = read_table("eu.csv", sep=";", na_values=["?"], text_columns=["zip"])  # doctest: +SKIP
     """
     source = Path(path)
     table_format = _resolve_format(source, format)
+    options = CsvOptions.create(
+        sep=sep, na_values=na_values, strip_whitespace=strip_whitespace, text_columns=text_columns
+    )
+    if table_format.kind == "parquet" and not options.is_default:
+        raise DataValidationError(
+            "sep, na_values, strip_whitespace and text_columns apply to CSV files only; "
+            f"{str(source)!r} is read as Parquet, which stores its own types. Leave them out."
+        )
     _check_readable(source)
+    table, categories, messages = _read_arrow(source, table_format, options)
+    for message in messages:
+        warnings.warn(message, UserWarning, stacklevel=2)
+    frame = _to_pandas(table)
+    _restore_categories(frame, categories)
+    return frame
+
+
+def _read_arrow(
+    source: Path, table_format: _TableFormat, options: CsvOptions
+) -> tuple[pa.Table, dict, list[str]]:
     try:
         if table_format.kind == "parquet":
             table = pq.read_table(source)
-            categories = _stored_categories(table.schema)
-        else:
-            categories = {}
-            table = _normalise_csv_types(_read_csv(source, table_format))
+            check_unique_columns(table.column_names, source)
+            return table, _stored_categories(table.schema), []
+        csv_source = CsvSource(source, table_format.compression, table_format.delimiter)
+        table, messages = read_csv_table(csv_source, options)
+        return _normalise_csv_types(table), {}, messages
     except PermissionError:
         raise
     except (pa.ArrowException, OSError) as exc:  # pyarrow reports bad gzip data as OSError
@@ -114,10 +185,6 @@ def read_table(path: StrPath, *, format: str | None = None) -> pd.DataFrame:
             f"Could not read {str(source)!r} as {table_format.kind.upper()}: {exc}. Check that the "
             "file is complete and in the format its extension says (or pass format=...)."
         ) from exc
-    _check_unique_columns(table.column_names, source)
-    frame = _to_pandas(table)
-    _restore_categories(frame, categories)
-    return frame
 
 
 def write_table(
@@ -172,7 +239,7 @@ def write_table(
         raise TypeError(f"write_table expects a pandas DataFrame, got {type(df).__name__}.")
     target = Path(path)
     table_format = _resolve_format(target, format)
-    _check_unique_columns(list(df.columns), target)
+    check_unique_columns(list(df.columns), target)
     table = _to_arrow(df, target)
     if table_format.kind == "parquet":
         table = _with_category_metadata(table, df)
@@ -215,26 +282,7 @@ def _check_readable(path: Path) -> None:
         raise DataValidationError(f"{str(path)!r} is empty (0 bytes); there is no table to read.")
 
 
-def _check_unique_columns(names: list[object], path: Path) -> None:
-    counts = Counter(names)
-    duplicates = sorted(str(name) for name, count in counts.items() if count > 1)
-    if duplicates:
-        raise DataValidationError(
-            f"Table {str(path)!r} has duplicate column names {duplicates}; give every column a "
-            "unique name."
-        )
-
-
 # -- CSV ----------------------------------------------------------------------------------------
-def _read_csv(path: Path, table_format: _TableFormat) -> pa.Table:
-    # Unquoted empty cells are missing; a quoted "" is an empty string, as write_table writes it.
-    # pyarrow re-infers a column's type when a later block does not fit the first one.
-    convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
-    parse = pacsv.ParseOptions(delimiter=table_format.delimiter)
-    with pa.input_stream(str(path), compression=table_format.compression) as stream:
-        return pacsv.read_csv(stream, parse_options=parse, convert_options=convert)
-
-
 def _normalise_csv_types(table: pa.Table) -> pa.Table:
     # Dates and timestamps of any unit become nanosecond timestamps, pandas' default.
     for index, field in enumerate(table.schema):
@@ -255,7 +303,7 @@ def _write_csv(table: pa.Table, path: Path, table_format: _TableFormat) -> None:
             table = table.set_column(index, field.name, column.cast(field.type.value_type))
         elif pa.types.is_floating(field.type):
             table = table.set_column(index, field.name, _format_floats(column))
-    options = pacsv.WriteOptions(delimiter=table_format.delimiter)
+    options = pacsv.WriteOptions(delimiter=table_format.delimiter or ",")
     with pa.output_stream(str(path), compression=table_format.compression) as sink:
         pacsv.write_csv(table, sink, options)
 
