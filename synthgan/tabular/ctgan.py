@@ -43,8 +43,7 @@ _PRIVACY_NOTES = (
     "Preprocessing: column kinds come from the dtypes and metadata (public schema); category "
     "lists, frequencies and numeric bounds not given as metadata were released under DP as "
     "listed above; continuous columns use equal-width modes over their bounds (no mixture "
-    "fitted on the data); identifier columns are drawn from their public pattern and excluded "
-    "text columns are not read.",
+    "fitted on the data).",
     "Not covered: the metadata you supplied, the column names and dtypes, errors raised on "
     "invalid data, and every further release (another model or fit on the same records spends "
     "budget again).",
@@ -114,12 +113,8 @@ class CTGANSynthesizer(BaseSynthesizer):
     discrete_columns : sequence of str, optional
         Columns to model as discrete whatever their dtype (e.g. integer codes).
     metadata : mapping, optional
-        ``{"columns": {name: {"kind": "continuous"|"discrete"|"datetime"|"id"|"text", "min": ..,
-        "max": .., "pattern": .., "allow_copy": ..}}}``, checked against
-        :data:`synthgan.tabular.metadata.METADATA_SCHEMA` (``"type"`` is accepted as the older
-        spelling of ``"kind"``). Kinds override detection (see ``column_kinds_``); ``min``/``max``
-        are public bounds of continuous columns; ``id`` columns are generated fresh (in the
-        format of ``pattern`` when given), ``text`` columns are left out unless ``allow_copy``.
+        ``{"columns": {name: {"type": "continuous"|"discrete"|..., "min": .., "max": ..}}}``;
+        types override inference, ``min``/``max`` are public bounds for continuous columns.
     enforce_min_max : bool, default=True
         Clip generated continuous values to the training (or declared) range.
     max_modes : int, default=10
@@ -168,10 +163,6 @@ class CTGANSynthesizer(BaseSynthesizer):
     loss_history_ : pandas.DataFrame
         One row per epoch: epoch, discriminator_loss, generator_loss, seconds. With
         ``privacy`` the discriminator loss is its fake-only term (with the fake-side penalty):
-    column_kinds_ : dict of str to str
-        The kind used for every training column: continuous, datetime, discrete, constant, id
-        (generated fresh, never copied) or text (excluded: absent from sampled tables). See
-        :func:`synthgan.tabular.metadata.format_kinds` for a one-line summary.
         the real term is a statistic of the records that DP-SGD does not release.
     timings_ : dict
         Seconds spent in ``transformer_fit``, ``transform``, ``training`` and ``total``.
@@ -351,7 +342,6 @@ class CTGANSynthesizer(BaseSynthesizer):
             df, discrete_columns=self.discrete_columns, metadata=self.metadata
         )
         batch_size = self._effective_batch_size(len(df))
-        self.column_kinds_ = {plan.name: plan.kind for plan in plans}
         rng = check_random_state(self.random_state)
         device = torch.device(self.device)
         self.autocast_ = resolve_autocast(self.autocast, device)
@@ -402,7 +392,6 @@ class CTGANSynthesizer(BaseSynthesizer):
     def _train_private(
         self, config, data, codes, sampler, transformer, batch_size, rng, resolved, costs
     ):
-        self.column_kinds_ = private.plan_kinds(plans)
         from synthgan.privacy.accounting import plan_dp_sgd
         from synthgan.privacy.engine import PrivateCritic
         from synthgan.tabular.private import PrivateTabularSteps
@@ -600,8 +589,7 @@ class CTGANSynthesizer(BaseSynthesizer):
         Returns
         -------
         pandas.DataFrame
-            Columns, order and dtypes of the training table, less the excluded ``text``
-            columns; identifier columns hold fresh values, distinct within the call.
+            Columns, order and dtypes of the training table.
         """
         self._check_fitted()
         n = _check_int("n", n, minimum=1)
@@ -702,7 +690,6 @@ class CTGANSynthesizer(BaseSynthesizer):
     def _prepare_sampling(self) -> None:
         """Derived, unsaved helpers for ``sample`` (recomputed after fit and load)."""
         self._slot_targets = self.transformer_.condition_targets()
-            "column_kinds": self.column_kinds_,
         dtype = torch.bfloat16 if self.autocast_ else torch.float32
         order = self.transformer_.span_table_.grouped_order
         self._folded = fold_generator(self.generator_, self.network_config_, dtype, order)
@@ -720,13 +707,3 @@ def _check_int(name: str, value: Any, *, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}.")
     return int(value)
-        self.column_kinds_ = dict(state.get("column_kinds") or _kinds_of(self.transformer_))
-def _kinds_of(transformer: TableTransformer) -> dict[str, str]:
-    """Column kinds of a model file written before ``column_kinds_`` was saved."""
-    kinds = {}
-    for encoder in transformer.encoders_:
-        datetime = encoder.kind == "continuous" and encoder.dtype["dtype"].startswith("datetime")
-        kinds[encoder.name] = "datetime" if datetime else encoder.kind
-    return kinds
-
-
