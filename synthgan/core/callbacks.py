@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -124,6 +125,9 @@ class TimeLimit(Callback):
     """Stop training after the first epoch that ends more than ``seconds`` after the start.
 
     A wall-clock budget, checked at epoch ends: training can overrun it by up to one epoch.
+    When it stops training before the last epoch, a :class:`UserWarning` says so at the end
+    ("stopped after 38 of 40 epochs: the time limit (max_time=90 s) was reached"), and
+    ``stopped_after`` holds the number of epochs run (None when every epoch ran).
     """
 
     def __init__(self, seconds: float) -> None:
@@ -131,11 +135,25 @@ class TimeLimit(Callback):
             raise ValueError(f"seconds must be > 0, got {seconds!r}.")
         self.seconds = seconds
         self._start = 0.0
+        self.stopped_after: int | None = None
 
     def on_train_begin(self, trainer: GANTrainer) -> None:
         super().on_train_begin(trainer)
         self._start = time.perf_counter()
+        self.stopped_after = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if time.perf_counter() - self._start >= self.seconds and self.trainer is not None:
             self.trainer.stop_training = True
+            if epoch + 1 < self.trainer.epochs:
+                self.stopped_after = epoch + 1
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        # Warned here, after the progress bar has closed, so the message is not drawn over.
+        if self.stopped_after is not None and self.trainer is not None:
+            warnings.warn(
+                f"Training stopped after {self.stopped_after} of {self.trainer.epochs} epochs: "
+                f"the time limit (max_time={self.seconds:g} s) was reached.",
+                UserWarning,
+                stacklevel=2,
+            )
