@@ -26,6 +26,9 @@ __all__ = ["ConditionPlan", "plan_conditions"]
 
 _MAX_DRAWS_PER_ROW = 200  # give up when fewer than 1 in 200 generated rows match
 _MIN_DRAWS = 50_000
+# Appended to an unknown-value error when the column had missing values; the command line
+# rewrites it in its own words (a condition with an empty value).
+MISSING_HINT = " (or None, NaN or pd.NA for a missing value)"
 
 
 @dataclass(frozen=True)
@@ -129,15 +132,7 @@ def _locate(
     elif encoder.has_other and key in encoder.other_values:
         code, forced = len(encoder.categories) - 1, value
     else:
-        valid = [v for v in encoder.categories if v is not None and not _is_other(v)]
-        valid += list(encoder.other_values or [])
-        shown = ", ".join(repr(v) for v in valid[:20])
-        more = f" ... and {len(valid) - 20} more" if len(valid) > 20 else ""
-        missing = " (or None for missing)" if None in encoder.categories else ""
-        raise DataValidationError(
-            f"Value {value!r} is not a category of column {encoder.name!r} seen in training; "
-            f"valid values: {shown}{more}{missing}."
-        )
+        raise _unknown_value(encoder, value, key)
     j = [e.name for e in transformer.discrete_encoders_].index(encoder.name)
     position = next(
         i
@@ -146,6 +141,24 @@ def _locate(
     )
     slot = int(sampler.offsets[j] + code)
     return _Condition(encoder.name, position, code, slot, int(sampler.counts[slot]), forced)
+
+
+def _unknown_value(encoder: DiscreteEncoder, value: Any, key: Any) -> DataValidationError:
+    """The error for a value the column never had, listing the values it had."""
+    valid = [v for v in encoder.categories if v is not None and not _is_other(v)]
+    valid += list(encoder.other_values or [])
+    shown = ", ".join(repr(v) for v in valid[:20])
+    more = f" ... and {len(valid) - 20} more" if len(valid) > 20 else ""
+    if key is None:  # None, NaN or pd.NA: the missing category, absent from this column
+        return DataValidationError(
+            f"Column {encoder.name!r} had no missing values in training, so the model cannot "
+            f"generate them: condition on one of its values instead ({shown}{more})."
+        )
+    missing = MISSING_HINT if None in encoder.categories else ""
+    return DataValidationError(
+        f"Value {value!r} is not a category of column {encoder.name!r} seen in training; "
+        f"valid values: {shown}{more}{missing}."
+    )
 
 
 def _is_other(value: Any) -> bool:
