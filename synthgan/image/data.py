@@ -1004,7 +1004,7 @@ def write_grid(path, images, nrow: int = 8, *, overwrite: bool = False) -> Path:
     Parameters
     ----------
     path : str or PathLike
-        Destination file; PNG whatever its extension.
+        Destination file: JPEG when it ends in ``.jpg`` or ``.jpeg``, PNG otherwise.
     images : Tensor
         uint8 ``(n, C, H, W)``, ``C`` in {1, 3}, e.g. :attr:`ImageData.images`.
     nrow : int, default 8
@@ -1037,5 +1037,6 @@ def write_grid(path, images, nrow: int = 8, *, overwrite: bool = False) -> Path:
     grid = make_grid(batch.detach().cpu(), nrow=nrow, padding=2)  # (3, height, width) uint8
     pixels = grid[0] if batch.shape[1] == 1 else grid.permute(1, 2, 0)  # grey: 3 equal planes
     with atomic_path(path, overwrite=overwrite) as tmp:
-        Image.fromarray(np.ascontiguousarray(pixels.numpy())).save(tmp, format="PNG")
+        jpeg = Path(path).suffix.lower() in (".jpg", ".jpeg")
+        Image.fromarray(np.ascontiguousarray(pixels.numpy())).save(tmp, "JPEG" if jpeg else "PNG")
     return Path(path)
