@@ -11,6 +11,8 @@ Each encoder knows one column: how many spans it occupies, how to encode a colum
   a cardinality threshold the rarest values share one ``other`` slot and are redrawn from their
   empirical frequencies when decoding, so memory stays linear and bounded.
 * :class:`ConstantEncoder` — a column with one value (or only missing values) takes no spans.
+* :class:`~synthgan.tabular.identifiers.IdentifierEncoder` — an identifier column takes no spans
+  either: fresh values are drawn from its format (see :mod:`synthgan.tabular.identifiers`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from synthgan.tabular.identifiers import IdentifierEncoder
 from synthgan.tabular.mixture import fit_mixture_1d, responsibilities
 from synthgan.tabular.spans import ColumnSpan
 
@@ -375,8 +378,10 @@ class ConstantEncoder:
         return cls(name=data["name"], dtype=data["dtype"], value=data["value"])
 
 
-Encoder = ContinuousEncoder | DiscreteEncoder | ConstantEncoder
-_ENCODERS = {c.kind: c for c in (ContinuousEncoder, DiscreteEncoder, ConstantEncoder)}
+Encoder = ContinuousEncoder | DiscreteEncoder | ConstantEncoder | IdentifierEncoder
+_ENCODERS = {
+    c.kind: c for c in (ContinuousEncoder, DiscreteEncoder, ConstantEncoder, IdentifierEncoder)
+}
 
 
 def encoder_from_json(data: dict[str, Any]) -> Encoder:

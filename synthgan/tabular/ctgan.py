@@ -17,7 +17,6 @@ import pandas as pd
 import torch
 
 from synthgan.base import BaseSynthesizer, register_model_kind
-from synthgan.core.callbacks import TimeLimit
 from synthgan.core.losses import create_loss
 from synthgan.core.precision import resolve_autocast
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
@@ -44,7 +43,8 @@ _PRIVACY_NOTES = (
     "Preprocessing: column kinds come from the dtypes and metadata (public schema); category "
     "lists, frequencies and numeric bounds not given as metadata were released under DP as "
     "listed above; continuous columns use equal-width modes over their bounds (no mixture "
-    "fitted on the data).",
+    "fitted on the data); identifier columns are drawn from their public pattern and excluded "
+    "text columns are not read.",
     "Not covered: the metadata you supplied, the column names and dtypes, errors raised on "
     "invalid data, and every further release (another model or fit on the same records spends "
     "budget again).",
@@ -114,8 +114,12 @@ class CTGANSynthesizer(BaseSynthesizer):
     discrete_columns : sequence of str, optional
         Columns to model as discrete whatever their dtype (e.g. integer codes).
     metadata : mapping, optional
-        ``{"columns": {name: {"type": "continuous"|"discrete"|..., "min": .., "max": ..}}}``;
-        types override inference, ``min``/``max`` are public bounds for continuous columns.
+        ``{"columns": {name: {"kind": "continuous"|"discrete"|"datetime"|"id"|"text", "min": ..,
+        "max": .., "pattern": .., "allow_copy": ..}}}``, checked against
+        :data:`synthgan.tabular.metadata.METADATA_SCHEMA` (``"type"`` is accepted as the older
+        spelling of ``"kind"``). Kinds override detection (see ``column_kinds_``); ``min``/``max``
+        are public bounds of continuous columns; ``id`` columns are generated fresh (in the
+        format of ``pattern`` when given), ``text`` columns are left out unless ``allow_copy``.
     enforce_min_max : bool, default=True
         Clip generated continuous values to the training (or declared) range.
     max_modes : int, default=10
@@ -144,11 +148,6 @@ class CTGANSynthesizer(BaseSynthesizer):
         generated rows (reads no real record: no clipping, no privacy cost, fast ghost
         clipping); ``"record"`` between each real record and a fake, clipped with the record
         (WGAN-GP as published, per-record gradients with ``torch.func``, several times slower).
-    max_time : float or None, default=None
-        Stop training after the first epoch that ends ``max_time`` seconds after training
-        started (a wall-clock budget; a warning says how many epochs ran). With ``privacy``
-        the noise is calibrated for every planned epoch, so stopping early spends less ε than
-        the target (``privacy_spent_`` is what the steps taken spent).
     device : str, default="cpu"
         Torch device for training and sampling.
     random_state : int, numpy Generator or None
@@ -158,6 +157,10 @@ class CTGANSynthesizer(BaseSynthesizer):
 
     Attributes
     ----------
+    column_kinds_ : dict of str to str
+        The kind used for every training column: continuous, datetime, discrete, constant, id
+        (generated fresh, never copied) or text (excluded: absent from sampled tables). See
+        :func:`synthgan.tabular.metadata.format_kinds` for a one-line summary.
     transformer_ : TableTransformer
         The fitted encoder/decoder of the table.
     sampler_ : ConditionSampler
@@ -226,7 +229,6 @@ class CTGANSynthesizer(BaseSynthesizer):
         privacy: PrivacyConfig | Mapping[str, Any] | None = None,
         dp_grid_modes: int = 10,
         dp_penalty: str = "fake",
-        max_time: float | None = None,
         device: str = "cpu",
         random_state: int | np.random.Generator | None = None,
         verbose: bool = True,
@@ -262,7 +264,6 @@ class CTGANSynthesizer(BaseSynthesizer):
         self.privacy = privacy
         self.dp_grid_modes = dp_grid_modes
         self.dp_penalty = dp_penalty
-        self.max_time = max_time
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -326,6 +327,7 @@ class CTGANSynthesizer(BaseSynthesizer):
             )  # fmt: skip
         end = time.perf_counter()
 
+        self.column_kinds_ = {plan.name: plan.kind for plan in plans}
         self.transformer_ = transformer
         self.sampler_ = sampler.for_generation()
         self.network_config_ = config
@@ -376,6 +378,7 @@ class CTGANSynthesizer(BaseSynthesizer):
                 batch_size, rng, resolved, prep.costs,
             )  # fmt: skip
         end = time.perf_counter()
+        self.column_kinds_ = private.plan_kinds(plans)
         self.transformer_ = transformer
         self.sampler_ = sampler
         self.network_config_ = config
@@ -452,7 +455,6 @@ class CTGANSynthesizer(BaseSynthesizer):
             epochs=self.epochs,
             steps_per_epoch=steps_per_epoch,
             n_critic=self.discriminator_steps,
-            callbacks=self._callbacks(),
             verbose=self.verbose,
             description=f"DP-CTGAN ε={resolved.target_epsilon:g}",
         )
@@ -504,7 +506,6 @@ class CTGANSynthesizer(BaseSynthesizer):
             epochs=self.epochs,
             steps_per_epoch=max(1, data.shape[0] // batch_size),
             n_critic=self.discriminator_steps,
-            callbacks=self._callbacks(),
             verbose=self.verbose,
             description="CTGAN",
         )
@@ -512,9 +513,6 @@ class CTGANSynthesizer(BaseSynthesizer):
         discriminator.train()
         history = trainer.fit(steps).to_frame()
         return steps.final_generator(), history
-
-    def _callbacks(self) -> list[TimeLimit]:
-        return [] if self.max_time is None else [TimeLimit(self.max_time)]
 
     def _validate_params(self) -> None:
         for name in ("epochs", "batch_size", "discriminator_steps", "embedding_dim"):
@@ -556,10 +554,6 @@ class CTGANSynthesizer(BaseSynthesizer):
                 f"ema_decay must be None or a float in (0, 1) such as 0.999, got "
                 f"{self.ema_decay!r}."
             )
-        if self.max_time is not None and not (
-            isinstance(self.max_time, numbers.Real) and self.max_time > 0
-        ):
-            raise ValueError(f"max_time must be None or seconds > 0, got {self.max_time!r}.")
         create_loss(self.loss)  # raises with the valid names
 
     def _effective_batch_size(self, n_rows: int) -> int:
@@ -599,15 +593,15 @@ class CTGANSynthesizer(BaseSynthesizer):
             ``{column: value}`` on discrete columns, e.g. ``{"income": ">50K"}``. Every row
             returned matches every condition. The rarest condition is fed to the conditional
             generator (and holds by construction); further conditions are met by keeping the
-            generated rows that satisfy them. ``None`` (or ``np.nan``, ``pd.NA``) asks for the
-            missing value, in a column that had missing values in training.
+            generated rows that satisfy them.
         random_state : int, numpy Generator or None
             Seed; the same seed gives the same rows.
 
         Returns
         -------
         pandas.DataFrame
-            Columns, order and dtypes of the training table.
+            Columns, order and dtypes of the training table, less the excluded ``text``
+            columns; identifier columns hold fresh values, distinct within the call.
         """
         self._check_fitted()
         n = _check_int("n", n, minimum=1)
@@ -674,6 +668,7 @@ class CTGANSynthesizer(BaseSynthesizer):
             "loss_history": self.loss_history_.to_dict(orient="list"),
             "timings": self.timings_,
             "autocast": self.autocast_,
+            "column_kinds": self.column_kinds_,
         }
         if getattr(self, "privacy_spent_", None) is not None:
             state["privacy"] = {
@@ -692,6 +687,7 @@ class CTGANSynthesizer(BaseSynthesizer):
         self.loss_history_ = pd.DataFrame(state["loss_history"])
         self.timings_ = dict(state["timings"])
         self.autocast_ = bool(state["autocast"])
+        self.column_kinds_ = dict(state.get("column_kinds") or _kinds_of(self.transformer_))
         privacy = state.get("privacy")
         self.privacy_spent_ = None if privacy is None else PrivacySpent.from_dict(privacy["spent"])
         self._privacy_state = None if privacy is None else privacy["accountant"]
@@ -711,6 +707,15 @@ class CTGANSynthesizer(BaseSynthesizer):
         dtype = torch.bfloat16 if self.autocast_ else torch.float32
         order = self.transformer_.span_table_.grouped_order
         self._folded = fold_generator(self.generator_, self.network_config_, dtype, order)
+
+
+def _kinds_of(transformer: TableTransformer) -> dict[str, str]:
+    """Column kinds of a model file written before ``column_kinds_`` was saved."""
+    kinds = {}
+    for encoder in transformer.encoders_:
+        datetime = encoder.kind == "continuous" and encoder.dtype["dtype"].startswith("datetime")
+        kinds[encoder.name] = "datetime" if datetime else encoder.kind
+    return kinds
 
 
 def _adam(module: torch.nn.Module, lr: float, betas, decay: float) -> torch.optim.Optimizer:

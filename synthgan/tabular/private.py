@@ -3,8 +3,10 @@
 In DP mode nothing is read from the table for free (see ``docs/privacy.md``):
 
 * **Column kinds** come from the dtypes (schema, public), ``discrete_columns`` and metadata;
-  constant columns are not detected (that reads the data) and high-cardinality columns are not
-  compacted (that reads frequencies).
+  constant, identifier and free-text columns are not detected (that reads the data) and
+  high-cardinality columns are not compacted (that reads frequencies). A declared identifier
+  needs a public ``pattern`` and is drawn from it; a declared text column is not read (or,
+  with ``allow_copy``, is released as a discrete column).
 * **Category lists** come from metadata ``"categories"`` (public) or from a thresholded noisy
   histogram (:func:`~synthgan.privacy.mechanisms.dp_histogram`, (ε, δ)); values that do not pass
   the threshold share one slot that is generated as missing.
@@ -61,6 +63,8 @@ from synthgan.tabular.columns import (
     _to_py,
     dtype_info,
 )
+from synthgan.tabular.identifiers import fit_identifier
+from synthgan.tabular.metadata import bound_number as _number
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.spans import SpanTable
 from synthgan.tabular.steps import StepOptions, one_hot_conditions
@@ -95,6 +99,7 @@ class PrivateColumnPlan:
     bounds: tuple[float, float] | None = None  # public (metadata) bounds
     categories: tuple[Any, ...] | None = None  # public category list
     nullable: bool = True  # a missing mode / category is modelled (schema, not data)
+    pattern: str | None = None  # the public format of an identifier column
 
 
 @dataclass
@@ -130,7 +135,10 @@ def plan_private_columns(
     plans = []
     for name in df.columns:
         series, meta = df[name], column_meta.get(name, {})
-        kind = _declared_kind(name, meta, discrete) or _inferred_kind(series)
+        kind = _private_kind(name, meta, discrete) or _inferred_kind(series)
+        if kind in ("id", "text"):
+            plans.append(_unmodelled_plan(name, kind, meta, dtype_info(series, resolution=False)))
+            continue
         _check_values(series, kind)
         info = dtype_info(series, resolution=False)  # reading the values is not DP
         nullable = bool(meta.get("missing", _dtype_can_be_missing(series.dtype)))
@@ -142,6 +150,37 @@ def plan_private_columns(
             plans.append(PrivateColumnPlan(name, "discrete", info, categories=categories,
                                            nullable=nullable))  # fmt: skip
     return plans
+
+
+def _private_kind(name: str, meta: Mapping[str, Any], discrete: set[str]) -> str | None:
+    """The declared kind as DP mode models it (only declarations: detection reads values)."""
+    kind = _declared_kind(name, meta, discrete)
+    if kind == "text" and meta.get("allow_copy", False):
+        return "discrete"  # released like any discrete column: a thresholded DP histogram
+    # "constant" is not declared here: its value would be read from the records.
+    return {"datetime": "continuous", "constant": None}.get(kind, kind)
+
+
+def _unmodelled_plan(name: str, kind: str, meta: Mapping[str, Any], info) -> PrivateColumnPlan:
+    """An identifier (drawn from its public pattern) or an excluded text column."""
+    if kind == "id" and meta.get("pattern") is None:
+        raise DataValidationError(
+            f"Column {name!r} is declared an identifier; with privacy its format cannot be "
+            "learned from the records (that is a statistic outside the privacy budget). Give "
+            'the format as a public pattern, e.g. {"kind": "id", "pattern": "CUST-[0-9]{10}"}, '
+            "or drop the column."
+        )
+    return PrivateColumnPlan(name, kind, info, nullable=False, pattern=meta.get("pattern"))
+
+
+def plan_kinds(plans: Sequence[PrivateColumnPlan]) -> dict[str, str]:
+    """``{column: kind}`` of DP plans, in the vocabulary of ``column_kinds_``."""
+    return {
+        p.name: "datetime"
+        if p.kind == "continuous" and p.dtype["dtype"].startswith("datetime")
+        else p.kind
+        for p in plans
+    }
 
 
 def _dtype_can_be_missing(dtype: Any) -> bool:
@@ -164,21 +203,6 @@ def _public_bounds(name: str, meta: Mapping[str, Any]) -> tuple[float, float] | 
     if not lo < hi:
         raise DataValidationError(f"metadata for column {name!r}: min ({lo}) must be < max ({hi}).")
     return lo, hi
-
-
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError, TypeError):
-            return float(pd.Timestamp(value).value)  # datetimes as ns, like the encoder
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise DataValidationError(
-            f"metadata for column {name!r}: bound {value!r} is not a number or a date."
-        ) from None
-    if not math.isfinite(number):
-        raise DataValidationError(f"metadata for column {name!r}: bound {value!r} is not finite.")
-    return number
 
 
 def _public_categories(
@@ -240,10 +264,12 @@ def fit_private_transformer(
     for plan in plans:
         if plan.kind == "continuous":
             encoders.append(_continuous(df[plan.name], plan, eps, rng, grid_modes, result))
-        else:
+        elif plan.kind == "discrete":
             encoders.append(_discrete(df[plan.name], plan, eps, delta, rng, result))
+        elif plan.kind == "id":  # drawn from the public pattern: reads no value, costs nothing
+            encoders.append(fit_identifier(df[plan.name], pattern=plan.pattern, read_values=False))
     transformer = result.transformer
-    transformer.columns_ = [p.name for p in plans]
+    transformer.columns_ = [p.name for p in plans if p.kind != "text"]
     transformer.encoders_ = encoders
     transformer._build_layout()
     return result

@@ -1,8 +1,9 @@
 """The table transformer: DataFrame <-> the encoded matrix the networks see.
 
 Column by column (see :mod:`synthgan.tabular.columns`): mode-specific normalisation for
-continuous columns, one-hot for discrete ones, nothing for constant ones. The layout of the
-result is described once by :attr:`TableTransformer.span_table_`.
+continuous columns, one-hot for discrete ones, nothing for constant and identifier ones
+(identifiers are drawn fresh when decoding, see :mod:`synthgan.tabular.identifiers`). The
+layout of the result is described once by :attr:`TableTransformer.span_table_`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from synthgan.tabular.columns import (
     encoder_from_json,
     restore_dtype,
 )
+from synthgan.tabular.identifiers import IdentifierEncoder, fit_identifier
 from synthgan.tabular.spans import SpanTable
 from synthgan.tabular.validation import ColumnPlan
 
@@ -72,7 +74,11 @@ class TableTransformer:
     def fit(
         self, df: pd.DataFrame, plans: Sequence[ColumnPlan], rng: np.random.Generator
     ) -> TableTransformer:
-        """Fit one encoder per column following ``plans`` (from ``plan_columns``)."""
+        """Fit one encoder per column following ``plans`` (from ``plan_columns``).
+
+        Excluded (``"text"``) columns get no encoder and are absent from decoded tables.
+        """
+        plans = [plan for plan in plans if plan.kind != "text"]
         self.columns_ = [plan.name for plan in plans]
         self.encoders_: list[Encoder] = [self._fit_column(df[p.name], p, rng) for p in plans]
         self._build_layout()
@@ -85,7 +91,9 @@ class TableTransformer:
             if value is not None and info["dtype"].startswith("datetime64"):
                 value = int(pd.Timestamp(value).value)
             return ConstantEncoder(plan.name, info, _to_py(value))
-        if plan.kind == "continuous":
+        if plan.kind == "id":  # fresh values from the format: no span, no value kept
+            return fit_identifier(series, pattern=plan.pattern)
+        if plan.kind in ("continuous", "datetime"):
             return ContinuousEncoder(plan.name, info).fit(
                 _numeric(series),
                 rng,
@@ -178,6 +186,9 @@ class TableTransformer:
             elif isinstance(encoder, DiscreteEncoder):
                 raw = encoder.decode(codes[:, c], rng)
                 c += 1
+            elif isinstance(encoder, IdentifierEncoder):  # typed already
+                out[encoder.name] = encoder.decode(n, rng)
+                continue
             else:
                 raw = encoder.decode(n)
             out[encoder.name] = restore_dtype(raw, encoder.dtype, encoder.name)

@@ -17,18 +17,19 @@ import numpy as np
 import pandas as pd
 
 from synthgan.exceptions import DataValidationError
+from synthgan.tabular.metadata import (
+    DP_ONLY_KEYS,
+    bound_number,
+    check_column_names,
+    declared_kind,
+    detect_kind,
+    dtype_kind,
+    validate_metadata,
+)
 
 __all__ = ["ColumnPlan", "as_frame", "plan_columns"]
 
-Kind = Literal["continuous", "discrete", "constant"]
-_METADATA_TYPES = {
-    "continuous": "continuous",
-    "numerical": "continuous",
-    "datetime": "continuous",
-    "discrete": "discrete",
-    "categorical": "discrete",
-    "boolean": "discrete",
-}
+Kind = Literal["continuous", "discrete", "datetime", "id", "text", "constant"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ColumnPlan:
     kind: Kind
     bounds: tuple[float | None, float | None] = (None, None)
     compact: bool = False  # a high-cardinality discrete column, encoded with an "other" slot
+    pattern: str | None = None  # the declared format of an identifier column
 
 
 def as_frame(data: Any, *, min_rows: int = 2) -> pd.DataFrame:
@@ -78,87 +80,149 @@ def plan_columns(
     metadata: Mapping[str, Any] | None,
     high_cardinality_threshold: int,
 ) -> list[ColumnPlan]:
-    """Decide, column by column, how to model ``df``; validates the data on the way."""
+    """Decide, column by column, how to model ``df``; validates the data on the way.
+
+    Kinds come from ``discrete_columns``, then the metadata, then :func:`detect_kind`. Free
+    text that was not declared is refused; declared text is left out (``kind="text"``) unless
+    ``allow_copy``; identifiers get ``kind="id"`` (generated fresh).
+    """
     column_meta = _column_metadata(df, metadata)
     discrete = set(discrete_columns or ())
-    unknown = sorted(discrete - set(df.columns))
-    if unknown:
-        raise DataValidationError(
-            f"discrete_columns names {unknown}, which are not columns of the data "
-            f"(columns: {list(df.columns)})."
+    check_column_names(df, discrete, "discrete_columns")
+    _warn_dp_only_keys(column_meta)
+    return [
+        _plan_column(
+            df[name], column_meta.get(name, {}), name in discrete, high_cardinality_threshold
         )
-    plans = []
-    for name in df.columns:
-        series = df[name]
-        meta = column_meta.get(name, {})
-        kind = _declared_kind(name, meta, discrete) or _inferred_kind(series)
-        _check_values(series, kind)
-        if series.nunique(dropna=False) <= 1:
-            _warn_constant(series)
-            plans.append(ColumnPlan(name, "constant"))
-            continue
-        bounds = (meta.get("min"), meta.get("max"))
-        compact = kind == "discrete" and _is_high_cardinality(series, high_cardinality_threshold)
-        plans.append(ColumnPlan(name, kind, bounds, compact))
-    return plans
+        for name in df.columns
+    ]
+
+
+def _plan_column(
+    series: pd.Series, meta: Mapping[str, Any], listed: bool, threshold: int
+) -> ColumnPlan:
+    name = series.name
+    declared = _declared_kind(name, meta, {name} if listed else set())
+    kind = declared or detect_kind(series)[0]
+    if kind == "text":
+        return _plan_text(series, meta, declared is not None, threshold)
+    if kind == "id":
+        _check_values(series, "discrete")
+        return ColumnPlan(name, "id", pattern=meta.get("pattern"))
+    _check_values(series, kind)
+    if series.nunique(dropna=False) <= 1:
+        _warn_constant(series)
+        return ColumnPlan(name, "constant")
+    if kind == "constant":
+        raise DataValidationError(
+            f"Column {name!r} is declared constant but has {series.nunique(dropna=False)} "
+            "distinct values (missing counted as one). Declare another kind, or leave 'kind' out."
+        )
+    if kind == "continuous" and pd.api.types.is_datetime64_any_dtype(series.dtype):
+        kind = "datetime"
+    if kind in ("continuous", "datetime"):
+        return ColumnPlan(name, kind, _bounds(series, meta))
+    return ColumnPlan(name, kind, compact=_is_high_cardinality(series, threshold))
+
+
+def _plan_text(series: pd.Series, meta: Mapping[str, Any], declared: bool, threshold: int):
+    name = series.name
+    if not declared:
+        reasons = "; ".join(detect_kind(series)[1])
+        raise DataValidationError(
+            f"Column {name!r} looks like free text ({reasons}). Modelled as a column, its values "
+            "would be copied verbatim into the synthetic rows (a generator can only repeat "
+            "such values), and free text often names people, places and events. Either drop "
+            f"the column (df.drop(columns=[{name!r}])), or declare it in the metadata: "
+            f'{{"columns": {{"{name}": {{"kind": "text"}}}}}} leaves it out of the model and of '
+            'the sampled tables; adding "allow_copy": true models it as a discrete column '
+            "whose real values are copied."
+        )
+    _check_values(series, "discrete")
+    if not meta.get("allow_copy", False):
+        warnings.warn(
+            f"Column {name!r} is declared free text: it is excluded from the model and absent "
+            'from the sampled tables. Add "allow_copy": true to its metadata to model it '
+            "(its real values would then be copied).",
+            UserWarning,
+            stacklevel=5,
+        )
+        return ColumnPlan(name, "text")
+    warnings.warn(
+        f'Column {name!r} is declared free text with "allow_copy": true: it is modelled as a '
+        "discrete column, and its real values are copied into the synthetic rows.",
+        UserWarning,
+        stacklevel=5,
+    )
+    return ColumnPlan(name, "discrete", compact=series.nunique(dropna=True) > threshold)
 
 
 def _column_metadata(df: pd.DataFrame, metadata: Mapping[str, Any] | None) -> dict[str, dict]:
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, Mapping):
-        raise TypeError(f"metadata must be a mapping, got {type(metadata).__name__}.")
-    columns = metadata.get("columns", metadata)
-    unknown = sorted(set(columns) - set(df.columns))
-    if unknown:
-        raise DataValidationError(
-            f"metadata describes {unknown}, which are not columns of the data "
-            f"(columns: {list(df.columns)})."
-        )
-    for name, meta in columns.items():
-        declared = meta.get("type") if isinstance(meta, Mapping) else None
-        if declared is not None and declared not in _METADATA_TYPES:
-            raise DataValidationError(
-                f"metadata for column {name!r} has type {declared!r}; expected one of "
-                f"{sorted(_METADATA_TYPES)}."
-            )
-    return {name: dict(meta) for name, meta in columns.items()}
+    """The metadata's column map, checked against the schema and the table's columns."""
+    columns = validate_metadata(metadata)
+    check_column_names(df, columns, "metadata")
+    return columns
 
 
 def _declared_kind(name: str, meta: Mapping[str, Any], discrete: set[str]) -> Kind | None:
+    """The kind set by ``discrete_columns`` or the metadata, ``None`` when not declared."""
     if name in discrete:
         return "discrete"
-    declared = meta.get("type")
-    return None if declared is None else _METADATA_TYPES[declared]  # type: ignore[return-value]
+    return declared_kind(name, meta)  # type: ignore[return-value]
 
 
 def _inferred_kind(series: pd.Series) -> Kind:
-    dtype = series.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return "discrete"
-    if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-        if pd.api.types.is_complex_dtype(dtype):
-            _unsupported(series)
-        return "continuous"
-    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_object_dtype(dtype):
-        return "discrete"
-    if pd.api.types.is_string_dtype(dtype):
-        return "discrete"
-    _unsupported(series)
-    raise AssertionError  # unreachable: _unsupported raises
+    """The modelled kind the dtype alone gives (continuous or discrete): reads no value."""
+    return "discrete" if dtype_kind(series) == "discrete" else "continuous"
 
 
-def _unsupported(series: pd.Series) -> None:
-    raise DataValidationError(
-        f"Column {series.name!r} has dtype {series.dtype}, which synthgan cannot model. "
-        "Supported: integers, floats, booleans, strings/objects, categoricals and datetimes; "
-        "convert the column (e.g. timedeltas with .dt.total_seconds()) or drop it."
-    )
+def _warn_dp_only_keys(column_meta: Mapping[str, Mapping[str, Any]]) -> None:
+    for name, meta in column_meta.items():
+        for key in sorted(set(meta) & set(DP_ONLY_KEYS)):
+            warnings.warn(
+                f"metadata key {key!r} of column {name!r} is read only with privacy "
+                f"(differential privacy); without it the key is ignored: {DP_ONLY_KEYS[key]}.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
+def _bounds(series: pd.Series, meta: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """Declared bounds as numbers; warns with the count of training values they exclude."""
+    from synthgan.tabular.transformer import _numeric  # the transformer builds on plans
+
+    name, lo, hi = series.name, meta.get("min"), meta.get("max")
+    low = None if lo is None else bound_number(name, lo)
+    high = None if hi is None else bound_number(name, hi)
+    if low is not None and high is not None and low > high:
+        raise DataValidationError(
+            f"metadata for column {name!r}: min ({lo!r}) is above max ({hi!r}); swap them."
+        )
+    if low is None and high is None:
+        return None, None
+    values = _numeric(series)
+    values = values[~np.isnan(values)]
+    outside = int((values < (-np.inf if low is None else low)).sum())
+    outside += int((values > (np.inf if high is None else high)).sum())
+    if outside:
+        warnings.warn(
+            f"metadata bounds [{_shown(lo)}, {_shown(hi)}] of column {name!r} exclude "
+            f"{outside:,} of {values.size:,} training values; generated values are clipped to "
+            "the bounds (with enforce_min_max=True, the default). Check the bounds if the "
+            "values are right.",
+            UserWarning,
+            stacklevel=5,
+        )
+    return low, high
+
+
+def _shown(bound: Any) -> str:
+    return "none" if bound is None else str(bound)
 
 
 def _check_values(series: pd.Series, kind: Kind) -> None:
     name = series.name
-    if kind == "continuous":
+    if kind in ("continuous", "datetime"):
         if not (
             pd.api.types.is_numeric_dtype(series.dtype)
             or pd.api.types.is_datetime64_any_dtype(series.dtype)

@@ -77,7 +77,9 @@ def test_high_cardinality_discrete_column_warns_and_stays_small():
     n = 3000
     frame = pd.DataFrame({"id": [f"id{i}" for i in range(n)], "x": np.arange(n, dtype=float)})
     with pytest.warns(UserWarning, match="'id' has 3000 distinct values"):
-        model = tiny(high_cardinality_threshold=200, max_categories=50).fit(frame)
+        # Declared discrete: left to detection, the column would be an identifier.
+        model = tiny(discrete_columns=["id"], high_cardinality_threshold=200, max_categories=50)
+        model.fit(frame)
     assert model.transformer_.output_width < 80
     assert model.sample(100, random_state=0)["id"].isin(frame["id"]).all()
 
