@@ -11,45 +11,76 @@ Examples
         --holdout holdout.parquet --target income -o report.html --json report.json
     synthgan fit-images digits/ -o digits.synthgan --conditional --epochs 25
     synthgan sample-images digits.synthgan -n 1000 -o fake.npz --label 3 --label 7
-    synthgan demo --output-dir out
+    synthgan sample-images digits.synthgan -n 64 -o grid.png
+    synthgan evaluate-images --real digits/ --generated fake.npz -o images.html
+    synthgan info model.synthgan --json
+    synthgan metadata data.csv > meta.json
+    synthgan demo --output-dir out --seed 1
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from synthgan import __version__, workflows
-from synthgan.base import load
 from synthgan.exceptions import DataValidationError, ModelFileError
 from synthgan.privacy.config import PrivacyConfig
+from synthgan.tabular.conditions import MISSING_HINT
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "cli_words", "main"]
 
 PROG = "synthgan"
 # Errors that are the user's to fix: reported as one line, without a traceback.
 _USER_ERRORS = (DataValidationError, ModelFileError, OSError, ValueError, TypeError)
 
+# The library's messages speak Python ("pass overwrite=True"); under the command line they are
+# rewritten here, in one place, into the flags that do the same (applied to errors and warnings,
+# in order: the specific forms before the general ones).
+_CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"pass overwrite=True \(--overwrite on the command line\)", "pass --overwrite"),
+        (r"\boverwrite=True\b", "--overwrite"),
+        (r"\bfit\(images, labels, classes=\[\.\.\.\]\)", "--classes A,B"),
+        (r"\bclasses=(?:\[\.\.\.\])?(?![\w(\[])", "--classes"),
+        (r"the time limit \(max_time=([^ ]+) s\)", r"the --max-time limit of \1 s"),
+        (r"\bmax_time\b", "--max-time"),
+        (r"\bbatch_size=(\d+)", r"--batch-size \1"),
+        (r"\bbatch_size\b", "--batch-size"),
+        (r"\brandom_state=", "--seed "),
+        (r"\bn_threads\b", "--threads"),
+        (r"\bepochs must\b", "--epochs must"),
+        (r"\bdevice='([\w:]+)'", r"--device \1"),
+        (r"\bprivacy=PrivacyConfig\(\.\.\.\)", "--epsilon"),
+        (
+            r"column '([^']*)'(.*?)" + re.escape(MISSING_HINT),
+            r"column '\1'\2 (or --condition '\1=' for a missing value)",
+        ),
+    )
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``synthgan`` command, with its ``fit``, ``sample``,
-    ``evaluate``, ``fit-images``, ``sample-images`` and ``demo`` subcommands."""
+    ``evaluate``, ``fit-images``, ``sample-images``, ``evaluate-images``, ``info`` and ``demo``
+    subcommands."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Synthetic tables (CTGAN) and images (DCGAN, conditional GAN): fit, sample, "
-        "evaluate, demo.",
+        "evaluate, inspect a model file, demo.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _add_fit(commands)
-    _add_sample(commands)
-    _add_evaluate(commands)
-    _add_fit_images(commands)
-    _add_sample_images(commands)
-    _add_demo(commands)
+    for add in (_add_fit, _add_sample, _add_evaluate, _add_fit_images, _add_sample_images,
+                _add_evaluate_images, _add_info, _add_metadata, _add_demo):  # fmt: skip
+        add(commands)
     return parser
 
 
@@ -73,11 +104,78 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         metavar="JSON",
         help='column types and bounds: {"columns": {name: {"type": ..., "min": .., "max": ..}}}',
     )
+    _add_reading_options(fit)
+    _add_training_options(fit, default_batch=500)
     _add_privacy_options(fit)
     fit.add_argument("--seed", type=int, help="random seed (same data and seed, same model)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    fit.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    fit.add_argument(
+        "--quiet", action="store_true", help="no progress bar or summary (a privacy report stays)"
+    )
     fit.set_defaults(handler=_run_fit)
+
+
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("reading CSV tables")
+    group.add_argument(
+        "--sep", help="CSV field separator, one character or 'tab' (default: sniffed)"
+    )
+    group.add_argument(
+        "--na-values",
+        type=_comma_list,
+        metavar="A,B",
+        help="extra markers of missing cells, e.g. '?,-' (added to NA, NULL, empty, ...)",
+    )
+    group.add_argument(
+        "--strip-whitespace",
+        action="store_true",
+        help="remove blanks around column names and string cells",
+    )
+    group.add_argument(
+        "--text-columns",
+        type=_comma_list,
+        metavar="A,B",
+        help="columns kept as text exactly as written (leading zeros: 001 stays 001)",
+    )
+
+
+def _read_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The reading options given on the command line, as keyword arguments of read_table."""
+    given = {"sep": args.sep, "na_values": args.na_values, "text_columns": args.text_columns}
+    options = {name: value for name, value in given.items() if value is not None}
+    return {**options, "strip_whitespace": True} if args.strip_whitespace else options
+
+
+def _add_training_options(parser: argparse.ArgumentParser, *, default_batch: int) -> None:
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--batch-size", type=int, metavar="N", help=f"records per step (default: {default_batch})"
+    )
+    group.add_argument(
+        "--max-time",
+        type=float,
+        metavar="SECONDS",
+        help="stop after the first epoch that ends past this training time (with a warning)",
+    )
+    group.add_argument(
+        "--device", choices=("cpu", "cuda"), help="torch device of the fit (default: cpu)"
+    )
+    _add_threads(group)
+
+
+def _add_threads(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads (default: the cores other processes leave idle, or OMP_NUM_THREADS)",
+    )
+
+
+def _training_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The synthesizer options given on the command line (the others keep their defaults)."""
+    given = {"batch_size": args.batch_size, "max_time": args.max_time, "device": args.device}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _add_privacy_options(parser: argparse.ArgumentParser) -> None:
@@ -119,7 +217,14 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         action="append",
         metavar="COLUMN=VALUE",
         help="keep to rows with this value of a discrete column; repeatable. Quote it in the "
-        "shell: --condition 'income=>50K'",
+        "shell: --condition 'income=>50K'. An empty value (--condition 'workclass=') asks for "
+        "a missing value",
+    )
+    sample.add_argument(
+        "--condition-missing",
+        action="append",
+        metavar="COLUMN",
+        help="keep to rows where this column is missing; repeatable",
     )
     sample.add_argument("--seed", type=int, help="random seed (same model and seed, same rows)")
     sample.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -139,12 +244,18 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
         "--holdout", help="real rows the synthesizer never saw (enables privacy figures)"
     )
     evaluate.add_argument("--target", help="column to predict (enables utility figures)")
-    evaluate.add_argument("-o", "--output", help="HTML report to write")
-    evaluate.add_argument("--json", help="JSON file of every figure to write")
     evaluate.add_argument("--metadata", metavar="JSON", help="column types, as for 'fit'")
-    evaluate.add_argument("--seed", type=int, default=0, help="seed of subsamples and models")
-    evaluate.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    _add_reading_options(evaluate)
+    _add_report_outputs(evaluate)
     evaluate.set_defaults(handler=_run_evaluate)
+
+
+def _add_report_outputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", help="HTML report to write (*.html)")
+    parser.add_argument("--json", help="JSON file of every figure to write (*.json)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of subsamples and models")
+    _add_threads(parser)
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
 
 
 def _add_fit_images(commands: argparse._SubParsersAction) -> None:
@@ -162,31 +273,34 @@ def _add_fit_images(commands: argparse._SubParsersAction) -> None:
     )
     fit.add_argument("--epochs", type=int, default=25, help="training epochs (default: 25)")
     fit.add_argument(
-        "--max-time", type=float, metavar="SECONDS", help="stop after this much training"
-    )
-    fit.add_argument(
         "--classes",
         type=_comma_list,
         metavar="A,B",
         help="public class list of the conditional model (required with --epsilon)",
     )
+    _add_training_options(fit, default_batch=64)
     _add_privacy_options(fit)
     fit.add_argument("--seed", type=int, help="random seed (same data and seed, same model)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-    fit.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    fit.add_argument(
+        "--quiet", action="store_true", help="no progress bar or summary (a privacy report stays)"
+    )
     fit.set_defaults(handler=_run_fit_images)
 
 
 def _add_sample_images(commands: argparse._SubParsersAction) -> None:
     sample = commands.add_parser(
         "sample-images",
-        help="generate images from an image model into .npz or a folder of PNG files",
+        help="generate images from an image model into .npz, a folder of PNG files or a grid",
         description="Generate images from a model file written by 'synthgan fit-images'.",
     )
     sample.add_argument("model", help="model file written by 'synthgan fit-images'")
     sample.add_argument("-n", "--images", type=int, required=True, help="number of images")
     sample.add_argument(
-        "-o", "--output", required=True, help="out.npz, or a new folder for PNG files"
+        "-o",
+        "--output",
+        required=True,
+        help="out.npz, a new folder for PNG files, or grid.png / grid.jpg for one grid image",
     )
     sample.add_argument(
         "--label",
@@ -194,9 +308,74 @@ def _add_sample_images(commands: argparse._SubParsersAction) -> None:
         metavar="CLASS",
         help="conditional models: only this class; repeatable (n is split evenly)",
     )
+    sample.add_argument(
+        "--nrow", type=int, metavar="N", help="grid output: images per row (default: square)"
+    )
     sample.add_argument("--seed", type=int, help="random seed (same model and seed, same images)")
     sample.add_argument("--overwrite", action="store_true", help="replace an existing output")
     sample.set_defaults(handler=_run_sample_images)
+
+
+def _add_evaluate_images(commands: argparse._SubParsersAction) -> None:
+    evaluate = commands.add_parser(
+        "evaluate-images",
+        help="score generated images against real ones (HTML / JSON report)",
+        description="Evaluate generated images against the real training images (and a real "
+        "holdout): Fréchet distance, KID, precision/recall/density/coverage, memorisation, "
+        "train-on-generated accuracy. Inputs are folders or .npz files, as for fit-images.",
+    )
+    evaluate.add_argument("--real", required=True, help="real training images (folder or .npz)")
+    evaluate.add_argument("--generated", required=True, help="generated images (folder or .npz)")
+    evaluate.add_argument("--holdout", help="real images the generator never saw")
+    evaluate.add_argument(
+        "--model", help="the model file of the generated images (adds its privacy guarantee)"
+    )
+    evaluate.add_argument(
+        "--feature-extractor",
+        choices=("classifier", "pixels", "inception"),
+        default="classifier",
+        help="features of the distances (default: a classifier trained on the labelled real "
+        "images; pixels needs no labels; inception only with cached weights)",
+    )
+    evaluate.add_argument(
+        "--max-images", type=int, default=5000, metavar="N", help="images used per set (5000)"
+    )
+    evaluate.add_argument(
+        "--classifier-epochs", type=int, default=3, metavar="N", help="CNN epochs (default: 3)"
+    )
+    _add_report_outputs(evaluate)
+    evaluate.set_defaults(handler=_run_evaluate_images)
+
+
+def _add_info(commands: argparse._SubParsersAction) -> None:
+    info = commands.add_parser(
+        "info",
+        help="describe a model file: kind, columns, training settings, timings, privacy",
+        description="Describe a model file written by 'synthgan fit' or 'synthgan fit-images'.",
+    )
+    info.add_argument("model", help="model file (*.synthgan)")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.set_defaults(handler=_run_info)
+
+
+def _add_metadata(commands: argparse._SubParsersAction) -> None:
+    metadata = commands.add_parser(
+        "metadata",
+        help="detect the kind of every column of a table and print it as metadata JSON",
+        description="Detect the kind of every column (continuous, discrete, datetime, id, text, "
+        "constant) with the reasons, as metadata JSON to review and pass to 'fit --metadata'.",
+    )
+    metadata.add_argument("input", help="table (.csv, .csv.gz, .tsv, .parquet, ...)")
+    metadata.add_argument("-o", "--output", help="JSON file to write (default: standard output)")
+    metadata.add_argument(
+        "--metadata", metavar="JSON", help="metadata already written: its declared kinds stay"
+    )
+    metadata.add_argument(
+        "--discrete-columns", type=_comma_list, metavar="A,B", help="columns declared discrete"
+    )
+    _add_reading_options(metadata)
+    metadata.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    metadata.set_defaults(handler=_run_metadata)
 
 
 def _add_demo(commands: argparse._SubParsersAction) -> None:
@@ -214,6 +393,9 @@ def _add_demo(commands: argparse._SubParsersAction) -> None:
         type=int,
         default=workflows.DEMO_EPOCHS,
         help=f"training epochs (default: {workflows.DEMO_EPOCHS}, a few minutes on 2 cores)",
+    )
+    demo.add_argument(
+        "--seed", type=int, default=0, help="seed of the split, fit, sampling and evaluation (0)"
     )
     demo.set_defaults(handler=_run_demo)
 
@@ -236,11 +418,21 @@ def _run_fit(args: argparse.Namespace) -> None:
         overwrite=args.overwrite,
         verbose=not args.quiet,
         privacy=_privacy_config(args),
+        threads=args.threads,
+        read_options=_read_options(args),
+        **_training_options(args),
     )
-    if not args.quiet:
+    _report_fit(path, quiet=args.quiet)
+
+
+def _report_fit(path, *, quiet: bool) -> None:
+    summary = workflows.fit_summary(path)
+    if not quiet:
         print(f"Model written to {path}")
-        if args.epsilon is not None:
-            print(load(path).privacy_report())
+        if summary["kinds"]:
+            print(summary["kinds"])
+    if summary["privacy_report"]:  # never hidden by --quiet
+        print(summary["privacy_report"])
 
 
 def _run_sample(args: argparse.Namespace) -> None:
@@ -248,7 +440,7 @@ def _run_sample(args: argparse.Namespace) -> None:
         args.model,
         args.output,
         n=args.rows,
-        conditions=workflows.parse_conditions(args.condition),
+        conditions=workflows.parse_conditions(args.condition, args.condition_missing),
         random_state=args.seed,
         overwrite=args.overwrite,
     )
@@ -266,7 +458,13 @@ def _run_evaluate(args: argparse.Namespace) -> None:
         metadata_path=args.metadata,
         random_state=args.seed,
         overwrite=args.overwrite,
+        threads=args.threads,
+        read_options=_read_options(args),
     )
+    _report_written(report, args)
+
+
+def _report_written(report, args: argparse.Namespace) -> None:
     print(report.summary())
     for path in (args.output, args.json):
         if path:
@@ -279,17 +477,15 @@ def _run_fit_images(args: argparse.Namespace) -> None:
         args.output,
         conditional=args.conditional,
         epochs=args.epochs,
-        max_time=args.max_time,
         random_state=args.seed,
         overwrite=args.overwrite,
         verbose=not args.quiet,
         classes=args.classes,
         privacy=_privacy_config(args),
+        threads=args.threads,
+        **_training_options(args),
     )
-    if not args.quiet:
-        print(f"Model written to {path}")
-        if args.epsilon is not None:
-            print(load(path).privacy_report())
+    _report_fit(path, quiet=args.quiet)
 
 
 def _run_sample_images(args: argparse.Namespace) -> None:
@@ -300,12 +496,53 @@ def _run_sample_images(args: argparse.Namespace) -> None:
         labels=args.label,
         random_state=args.seed,
         overwrite=args.overwrite,
+        nrow=args.nrow,
     )
     print(f"{args.images} images written to {path}")
 
 
+def _run_evaluate_images(args: argparse.Namespace) -> None:
+    report = workflows.evaluate_image_sets(
+        args.real,
+        args.generated,
+        html_path=args.output,
+        json_path=args.json,
+        holdout_path=args.holdout,
+        model_path=args.model,
+        random_state=args.seed,
+        overwrite=args.overwrite,
+        threads=args.threads,
+        feature_extractor=args.feature_extractor,
+        max_images=args.max_images,
+        classifier_epochs=args.classifier_epochs,
+    )
+    _report_written(report, args)
+
+
+def _run_info(args: argparse.Namespace) -> None:
+    info = workflows.model_info(args.model)
+    print(json.dumps(info, indent=2, ensure_ascii=False) if args.json else
+          workflows.format_model_info(info))  # fmt: skip
+
+
+def _run_metadata(args: argparse.Namespace) -> None:
+    detected = workflows.table_metadata(
+        args.input,
+        args.output,
+        metadata_path=args.metadata,
+        discrete_columns=args.discrete_columns,
+        read_options=_read_options(args),
+        overwrite=args.overwrite,
+    )
+    if args.output is None:
+        print(json.dumps(detected, indent=2, ensure_ascii=False))
+    else:
+        print(f"metadata of {len(detected['columns'])} columns written to {args.output}",
+              file=sys.stderr)  # fmt: skip
+
+
 def _run_demo(args: argparse.Namespace) -> None:
-    workflows.run_demo(args.output_dir, epochs=args.epochs)
+    workflows.run_demo(args.output_dir, epochs=args.epochs, random_state=args.seed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,8 +578,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _describe(exc: BaseException) -> str:
     # OSErrors read "[Errno 17] message: 'path'"; show "path: message" as command-line tools do.
     if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    return str(exc)
+        text = f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    else:
+        text = str(exc)
+    return cli_words(text)
+
+
+def cli_words(message: str) -> str:
+    """``message`` with its Python wording replaced by the command line's flags.
+
+    Examples
+    --------
+    >>> cli_words("file already exists; pass overwrite=True (--overwrite on the command line)")
+    'file already exists; pass --overwrite'
+    """
+    for pattern, replacement in _CLI_WORDS:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 @contextmanager
@@ -355,7 +607,7 @@ def _warnings_as_messages() -> Iterator[None]:
             if issubclass(category, (DeprecationWarning, FutureWarning)):
                 default(message, category, filename, lineno, file, line)
             else:
-                print(f"{PROG}: warning: {message}", file=sys.stderr)
+                print(f"{PROG}: warning: {cli_words(str(message))}", file=sys.stderr)
 
         warnings.showwarning = show
         yield

@@ -53,7 +53,7 @@ def test_fit_from_csv_then_sample_parquet_and_csv(data_dir, tmp_path, capsys):
     code, out, err = run(capsys, "fit", data_dir / "adult.csv", "-o", model, "--epochs", "1")
     assert code == 0, err
     assert f"Model written to {model}" in out
-    assert "batch_size=300" in err  # the batch-size warning is shown as a message line
+    assert "--batch-size 300" in err  # the batch-size warning, shown in CLI words
 
     for name in ("synthetic.parquet", "synthetic.csv"):
         code, out, err = run(capsys, "sample", model, "-n", 120, "-o", tmp_path / name)
@@ -237,7 +237,7 @@ def test_demo_command_passes_its_options(monkeypatch, tmp_path, capsys):
     calls = []
     monkeypatch.setattr(workflows, "run_demo", lambda *a, **k: calls.append((a, k)))
     assert run(capsys, "demo", "--output-dir", tmp_path, "--epochs", 3)[0] == 0
-    assert calls == [((str(tmp_path),), {"epochs": 3})]
+    assert calls == [((str(tmp_path),), {"epochs": 3, "random_state": 0})]
 
 
 def test_evaluate_writes_html_and_json(data_dir, tmp_path, capsys):
