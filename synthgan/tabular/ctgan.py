@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from synthgan.base import BaseSynthesizer, register_model_kind
+from synthgan.core.callbacks import TimeLimit
 from synthgan.core.losses import create_loss
 from synthgan.core.precision import resolve_autocast
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
@@ -148,6 +149,11 @@ class CTGANSynthesizer(BaseSynthesizer):
         generated rows (reads no real record: no clipping, no privacy cost, fast ghost
         clipping); ``"record"`` between each real record and a fake, clipped with the record
         (WGAN-GP as published, per-record gradients with ``torch.func``, several times slower).
+    max_time : float or None, default=None
+        Stop training after the first epoch that ends ``max_time`` seconds after training
+        started (a wall-clock budget; a warning says how many epochs ran). With ``privacy``
+        the noise is calibrated for every planned epoch, so stopping early spends less ε than
+        the target (``privacy_spent_`` is what the steps taken spent).
     device : str, default="cpu"
         Torch device for training and sampling.
     random_state : int, numpy Generator or None
@@ -229,6 +235,7 @@ class CTGANSynthesizer(BaseSynthesizer):
         privacy: PrivacyConfig | Mapping[str, Any] | None = None,
         dp_grid_modes: int = 10,
         dp_penalty: str = "fake",
+        max_time: float | None = None,
         device: str = "cpu",
         random_state: int | np.random.Generator | None = None,
         verbose: bool = True,
@@ -264,6 +271,7 @@ class CTGANSynthesizer(BaseSynthesizer):
         self.privacy = privacy
         self.dp_grid_modes = dp_grid_modes
         self.dp_penalty = dp_penalty
+        self.max_time = max_time
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -455,6 +463,7 @@ class CTGANSynthesizer(BaseSynthesizer):
             epochs=self.epochs,
             steps_per_epoch=steps_per_epoch,
             n_critic=self.discriminator_steps,
+            callbacks=self._callbacks(),
             verbose=self.verbose,
             description=f"DP-CTGAN ε={resolved.target_epsilon:g}",
         )
@@ -506,6 +515,7 @@ class CTGANSynthesizer(BaseSynthesizer):
             epochs=self.epochs,
             steps_per_epoch=max(1, data.shape[0] // batch_size),
             n_critic=self.discriminator_steps,
+            callbacks=self._callbacks(),
             verbose=self.verbose,
             description="CTGAN",
         )
@@ -513,6 +523,9 @@ class CTGANSynthesizer(BaseSynthesizer):
         discriminator.train()
         history = trainer.fit(steps).to_frame()
         return steps.final_generator(), history
+
+    def _callbacks(self) -> list[TimeLimit]:
+        return [] if self.max_time is None else [TimeLimit(self.max_time)]
 
     def _validate_params(self) -> None:
         for name in ("epochs", "batch_size", "discriminator_steps", "embedding_dim"):
@@ -554,6 +567,10 @@ class CTGANSynthesizer(BaseSynthesizer):
                 f"ema_decay must be None or a float in (0, 1) such as 0.999, got "
                 f"{self.ema_decay!r}."
             )
+        if self.max_time is not None and not (
+            isinstance(self.max_time, numbers.Real) and self.max_time > 0
+        ):
+            raise ValueError(f"max_time must be None or seconds > 0, got {self.max_time!r}.")
         create_loss(self.loss)  # raises with the valid names
 
     def _effective_batch_size(self, n_rows: int) -> int:
@@ -593,7 +610,8 @@ class CTGANSynthesizer(BaseSynthesizer):
             ``{column: value}`` on discrete columns, e.g. ``{"income": ">50K"}``. Every row
             returned matches every condition. The rarest condition is fed to the conditional
             generator (and holds by construction); further conditions are met by keeping the
-            generated rows that satisfy them.
+            generated rows that satisfy them. ``None`` (or ``np.nan``, ``pd.NA``) asks for the
+            missing value, in a column that had missing values in training.
         random_state : int, numpy Generator or None
             Seed; the same seed gives the same rows.
 
