@@ -46,6 +46,7 @@ __all__ = [
     "evaluate_image_sets",
     "evaluate_tables",
     "fit_images",
+    "fit_summary",
     "fit_table",
     "format_model_info",
     "model_info",
