@@ -87,8 +87,11 @@ def sdmetrics_metadata(data: pd.DataFrame, metadata: Mapping | None = None) -> d
     specs = dict((metadata or {}).get("columns", {}))
     columns = {}
     for name in data.columns:
-        if name in specs:
-            columns[name] = _sdtype_from_spec(name, specs[name])
+        spec = specs.get(name, {})
+        if "type" not in spec and spec.get("kind") not in (None, "constant", "text"):
+            spec = {**spec, "type": spec["kind"]}  # "kind" is the newer spelling of "type"
+        if "type" in spec or "sdtype" in spec:
+            columns[name] = _sdtype_from_spec(name, spec)
         else:
             columns[name] = {"sdtype": _sdtype_from_dtype(data[name])}
     return {"columns": columns}
