@@ -101,8 +101,9 @@ def read_csv_table(source: CsvSource, options: CsvOptions) -> tuple[pa.Table, li
     parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=quote_char)
     table = _read(source, parse, options)
     _refuse_one_column(table.column_names, delimiter, source.path)
-    names = [n.strip() for n in table.column_names] if options.strip_whitespace else None
-    names = names or table.column_names
+    names = list(table.column_names)
+    if options.strip_whitespace:
+        names = [name.strip() for name in names]
     check_unique_columns(names, source.path)
     text = _text_indices(names, options.text_columns, source.path)
     table, kept, messages = _keep_as_text(table, names, text, source, parse, options)
@@ -221,7 +222,14 @@ def _text_indices(names: list[str], wanted: tuple[str, ...], path: Path) -> set[
     return {names.index(name) for name in wanted}
 
 
-def _keep_as_text(table, names, text, source, parse, options):
+def _keep_as_text(
+    table: pa.Table,
+    names: list[str],
+    text: set[int],
+    source: CsvSource,
+    parse: pacsv.ParseOptions,
+    options: CsvOptions,
+) -> tuple[pa.Table, set[int], list[str]]:
     """Read again, as strings, the ``text_columns`` and the integer columns with leading zeros.
 
     Returns the table, the indices of the columns now kept as text, and the warnings.
@@ -244,7 +252,9 @@ def _keep_as_text(table, names, text, source, parse, options):
     return table, kept, messages
 
 
-def _typed_columns(table, names, kept, delimiter, options):
+def _typed_columns(
+    table: pa.Table, names: list[str], kept: set[int], delimiter: str, options: CsvOptions
+) -> tuple[list[pa.ChunkedArray], list[str]]:
     """Strip string cells if asked, then convert the text columns holding numbers or dates."""
     columns, messages = [], []
     for index, column in enumerate(table.columns):
