@@ -25,6 +25,7 @@ from synthgan.core.layers import available_norms2d
 from synthgan.core.losses import create_loss
 from synthgan.core.precision import resolve_autocast
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
+from synthgan.core.threads import thread_scope
 from synthgan.core.trainer import GANTrainer
 from synthgan.image.augment import parse_policy
 from synthgan.image.data import ImageData, read_images, write_grid
@@ -116,6 +117,9 @@ class DCGANSynthesizer(BaseSynthesizer):
         when publishing a model.
     device : str, default="cpu"
         Torch device for training and sampling.
+    n_threads : int or None, default=None
+        CPU threads for the fit; None uses the cores other processes leave idle when it starts
+        (see :mod:`synthgan.core.threads` and ``n_threads_``).
     random_state : int, numpy Generator or None
         Seed; the same data and seed give the same model on the CPU.
     verbose : bool, default=True
@@ -133,6 +137,8 @@ class DCGANSynthesizer(BaseSynthesizer):
         ``training`` seconds, ``images_per_second`` of training, and ``epochs`` run.
     autocast_ : bool
         Whether bfloat16 was used; sampling uses the same precision, also after ``load``.
+    n_threads_ : int
+        The CPU threads the fit used (not saved with the model).
     privacy_spent_ : PrivacySpent or None
         With ``privacy``: the (ε, δ) the whole fit spent, with its breakdown (``"DP-SGD"`` and,
         conditional, ``"preprocessing: class counts"``); unpacks as ``epsilon, delta``. None
@@ -177,6 +183,7 @@ class DCGANSynthesizer(BaseSynthesizer):
         monitor_diversity: bool = True,
         privacy: PrivacyConfig | Mapping[str, Any] | None = None,
         device: str = "cpu",
+        n_threads: int | None = None,
         random_state: int | np.random.Generator | None = None,
         verbose: bool = True,
     ) -> None:
@@ -202,6 +209,7 @@ class DCGANSynthesizer(BaseSynthesizer):
         self.monitor_diversity = monitor_diversity
         self.privacy = privacy
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -245,6 +253,12 @@ class DCGANSynthesizer(BaseSynthesizer):
         -------
         self
         """
+        with thread_scope(self.n_threads) as threads:
+            self._fit(images, labels, value_range, classes)
+        self.n_threads_ = threads
+        return self
+
+    def _fit(self, images: Any, labels: Any, value_range: str, classes: Sequence | None):
         self._validate_params()
         privacy = self._privacy_config()
         if privacy is not None and self._conditional and classes is None:

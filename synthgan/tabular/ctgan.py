@@ -21,6 +21,7 @@ from synthgan.core.callbacks import TimeLimit
 from synthgan.core.losses import create_loss
 from synthgan.core.precision import resolve_autocast
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
+from synthgan.core.threads import thread_scope
 from synthgan.core.trainer import GANTrainer
 from synthgan.exceptions import DataValidationError
 from synthgan.privacy.accounting import PrivacySpent
@@ -156,6 +157,10 @@ class CTGANSynthesizer(BaseSynthesizer):
         the target (``privacy_spent_`` is what the steps taken spent).
     device : str, default="cpu"
         Torch device for training and sampling.
+    n_threads : int or None, default=None
+        CPU threads for the fit. None uses the cores that other processes leave idle when the
+        fit starts (or ``OMP_NUM_THREADS``, or :func:`synthgan.core.threads.configure_threads`'s
+        choice), so a fit on a shared machine does not collapse; see ``n_threads_``.
     random_state : int, numpy Generator or None
         Seed for fitting; with the same data and seed the fitted model is identical (on CPU).
     verbose : bool, default=True
@@ -184,6 +189,9 @@ class CTGANSynthesizer(BaseSynthesizer):
     autocast_ : bool
         Whether bfloat16 was used (``autocast`` resolved on the training device); sampling
         uses the same precision, also after ``load``.
+    n_threads_ : int
+        The CPU threads the fit used (``n_threads`` resolved when it started). Not saved: a
+        loaded model has none.
     privacy_spent_ : PrivacySpent or None
         With ``privacy``: the (ε, δ) the whole pipeline spent, with its breakdown by mechanism
         (unpacks as ``epsilon, delta``); None without. See :meth:`privacy_report`.
@@ -237,6 +245,7 @@ class CTGANSynthesizer(BaseSynthesizer):
         dp_penalty: str = "fake",
         max_time: float | None = None,
         device: str = "cpu",
+        n_threads: int | None = None,
         random_state: int | np.random.Generator | None = None,
         verbose: bool = True,
     ) -> None:
@@ -273,6 +282,7 @@ class CTGANSynthesizer(BaseSynthesizer):
         self.dp_penalty = dp_penalty
         self.max_time = max_time
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
 
@@ -292,6 +302,12 @@ class CTGANSynthesizer(BaseSynthesizer):
         CTGANSynthesizer
             ``self``, fitted.
         """
+        with thread_scope(self.n_threads) as threads:
+            self._fit(data)
+        self.n_threads_ = threads
+        return self
+
+    def _fit(self, data: pd.DataFrame | str) -> CTGANSynthesizer:
         self._validate_params()
         df = as_frame(data)
         if self._privacy_config() is not None:

@@ -1,0 +1,133 @@
+"""Thread counts on a shared CPU: a CTGAN fit and an evaluation, idle and with one core busy.
+
+For each load (``idle``: nothing else running; ``busy``: one extra process spinning on the CPU,
+as a second job on a shared 2-core machine would) and each thread setting, one fresh process
+fits ``CTGANSynthesizer`` on the Adult train split (26,048 rows, default hyperparameters,
+``--epochs`` epochs) and one runs ``synthgan.evaluate`` (train vs independent marginals, with
+the holdout and ``income`` as target). Settings:
+
+* ``torch``    : torch's own default, one thread per available core (what synthgan did before);
+* ``one``      : ``n_threads=1``;
+* ``passive``  : torch's default count with ``OMP_WAIT_POLICY=PASSIVE`` (threads sleep at
+  barriers instead of spinning);
+* ``auto``     : synthgan's default (``n_threads=None``: the idle cores, see
+  ``synthgan.core.threads``).
+
+Runs go one after another; results are written after each run and a rerun skips what is done
+(delete the JSON, or pass ``--fresh``, to start over).
+
+    python benchmarks/threads.py                       # about 15 minutes on 2 cores
+    python benchmarks/threads.py --epochs 1 --tasks fit --settings one,auto   # smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _common
+
+SETTINGS = ("torch", "one", "passive", "auto")
+LOADS = ("idle", "busy")
+TASKS = ("fit", "evaluate")
+SPIN = "while True:\n    pass\n"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--tasks", default=",".join(TASKS))
+    p.add_argument("--settings", default=",".join(SETTINGS))
+    p.add_argument("--loads", default=",".join(LOADS))
+    p.add_argument("--data", default=None, help="Adult CSV (default ../shared/data/adult.csv)")
+    p.add_argument("--output", default=str(_common.REPO_ROOT / "benchmarks/results/threads.json"))
+    p.add_argument("--fresh", action="store_true", help="ignore results already in --output")
+    p.add_argument("--worker", nargs=2, metavar=("TASK", "SETTING"), help=argparse.SUPPRESS)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    if args.worker:
+        print(json.dumps(run_worker(*args.worker, args.epochs, args.data)))
+        return
+    out = Path(args.output)
+    done = {} if args.fresh or not out.is_file() else json.loads(out.read_text())["runs"]
+    for load in args.loads.split(","):
+        for task in args.tasks.split(","):
+            for setting in args.settings.split(","):
+                key = f"{task}/{load}/{setting}"
+                if key not in done:
+                    done[key] = run_one(task, setting, load, args)
+                    print(f"{key}: {done[key]['seconds']:.1f} s ({done[key]['threads']} threads)")
+                    payload = {"epochs": args.epochs, "machine": _common.machine_info()}
+                    _common.write_json(out, {**payload, "runs": done})
+    print(summary(done))
+
+
+def run_one(task: str, setting: str, load: str, args: argparse.Namespace) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    if setting == "passive":
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    spinner = subprocess.Popen([sys.executable, "-c", SPIN]) if load == "busy" else None
+    try:
+        time.sleep(0.5 if spinner else 0)  # let the spinner take its core first
+        cmd = [sys.executable, __file__, "--worker", task, setting, "--epochs", str(args.epochs)]
+        cmd += ["--data", args.data] if args.data else []
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait()
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "load": load}
+
+
+def run_worker(task: str, setting: str, epochs: int, data: str | None) -> dict:
+    from synthgan.core.threads import available_cores
+
+    train, holdout = _common.split_adult(_common.load_adult(data))
+    n_threads = None if setting == "auto" else 1 if setting == "one" else available_cores()
+    start = time.perf_counter()
+    if task == "fit":
+        from synthgan import CTGANSynthesizer
+
+        model = CTGANSynthesizer(epochs=epochs, n_threads=n_threads, verbose=False, random_state=0)
+        model.fit(train)
+        used = model.n_threads_
+    else:
+        from synthgan import evaluate
+
+        synthetic = _common.independent_marginals(train, len(train))
+        report = evaluate(train, synthetic, holdout, "income", n_threads=n_threads, verbose=False)
+        used = report["threads"]
+    return {
+        "task": task,
+        "setting": setting,
+        "seconds": time.perf_counter() - start,
+        "threads": used,
+    }
+
+
+def summary(runs: dict) -> str:
+    rows = []
+    for task in TASKS:
+        for setting in SETTINGS:
+            row = {"task": task, "setting": setting}
+            for load in LOADS:
+                run = runs.get(f"{task}/{load}/{setting}")
+                row[load] = run["seconds"] if run else None
+            if row["idle"] and row["busy"]:
+                row["ratio"] = row["busy"] / row["idle"]
+            rows.append(row)
+    columns = [("task", "task", ""), ("setting", "setting", ""), ("idle", "idle s", ".1f")]
+    columns += [("busy", "one core busy s", ".1f"), ("ratio", "busy / idle", ".2f")]
+    return _common.format_table(rows, columns)
+
+
+if __name__ == "__main__":
+    main()
