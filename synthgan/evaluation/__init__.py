@@ -12,14 +12,28 @@ from synthgan.evaluation.fidelity import (
     quality_scores,
     sdmetrics_metadata,
 )
-from synthgan.evaluation.report import LEAKAGE_THRESHOLDS, EvaluationReport, leakage_verdict
-from synthgan.evaluation.utility import REGRESSION_MODELS, TSTR_MODELS, tstr_scores, utility_scores
+from synthgan.evaluation.report import (
+    LEAKAGE_THRESHOLDS,
+    UTILITY_THRESHOLDS,
+    EvaluationReport,
+    leakage_verdict,
+    utility_verdict,
+)
+from synthgan.evaluation.utility import (
+    REGRESSION_MODELS,
+    TSTR_MODELS,
+    baseline_scores,
+    tstr_scores,
+    utility_scores,
+)
 
 __all__ = [
     "LEAKAGE_THRESHOLDS",
     "REGRESSION_MODELS",
     "TSTR_MODELS",
+    "UTILITY_THRESHOLDS",
     "EvaluationReport",
+    "baseline_scores",
     "class_balance",
     "detection_scores",
     "evaluate",
@@ -29,4 +43,5 @@ __all__ = [
     "sdmetrics_metadata",
     "tstr_scores",
     "utility_scores",
+    "utility_verdict",
 ]

@@ -1,7 +1,7 @@
 """``synthgan.evaluate`` and ``synthgan.evaluate_images``: every figure in one report.
 
-Both take plain data (DataFrames, image arrays), never a synthesizer, so they score the output
-of any tool.
+Both take plain data (DataFrames, image arrays) or the files holding it (CSV / Parquet tables;
+folders or ``.npz`` files of images), never a synthesizer, so they score the output of any tool.
 """
 
 from __future__ import annotations
@@ -9,15 +9,22 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from os import PathLike
 
 import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 from sklearn.model_selection import train_test_split
 
+from synthgan.evaluation._inputs import Stages, as_images, as_table, encode_image_labels
 from synthgan.evaluation._prep import check_columns, is_numeric_feature, subsample
 from synthgan.evaluation.fidelity import detection_scores, quality_scores
-from synthgan.evaluation.report import EvaluationReport, leakage_verdict
+from synthgan.evaluation.report import (
+    NO_HOLDOUT,
+    EvaluationReport,
+    leakage_verdict,
+    utility_verdict,
+)
 from synthgan.evaluation.utility import utility_scores
 
 __all__ = ["evaluate", "evaluate_images"]
@@ -27,25 +34,27 @@ _BINS = 20
 
 
 def evaluate(
-    real_train: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    holdout: pd.DataFrame | None = None,
+    real_train: pd.DataFrame | str | PathLike,
+    synthetic: pd.DataFrame | str | PathLike,
+    holdout: pd.DataFrame | str | PathLike | None = None,
     target: str | None = None,
     metadata: Mapping | None = None,
     random_state: int = 0,
     *,
     privacy_spent: Mapping | None = None,
     max_rows: int | None = 5000,
+    verbose: bool = False,
 ) -> EvaluationReport:
     """Evaluate a synthetic table against the real data it was trained on.
 
     Parameters
     ----------
-    real_train : DataFrame
-        The real rows the synthesizer was trained on.
-    synthetic : DataFrame
-        The synthetic table, with the columns of ``real_train``.
-    holdout : DataFrame, optional
+    real_train : DataFrame, str or PathLike
+        The real rows the synthesizer was trained on, or a CSV / Parquet file of them (read with
+        :func:`synthgan.io.read_table`, as ``fit`` reads a path).
+    synthetic : DataFrame, str or PathLike
+        The synthetic table (or its file), with the columns of ``real_train``.
+    holdout : DataFrame, str or PathLike, optional
         Real rows the synthesizer never saw. Needed for the privacy figures; also the test set
         of the utility figures (without it, 20% of ``real_train`` is held out instead and the
         report says that TSTR is then optimistic).
@@ -60,6 +69,9 @@ def evaluate(
         (``model.privacy_spent_``); carried into the report and its headline.
     max_rows : int or None, default 5000
         Rows drawn from each frame for the fidelity and privacy figures (stated in the report).
+    verbose : bool, default False
+        Show a progress bar (tqdm, on stderr) over the stages, and over the columns while their
+        plots are prepared; a wide table takes minutes.
 
     Returns
     -------
@@ -70,32 +82,44 @@ def evaluate(
     >>> report = synthgan.evaluate(train, synth, holdout=holdout, target="y")  # doctest: +SKIP
     >>> report.to_html("report.html")  # doctest: +SKIP
     """
-    _check_frames(real_train, synthetic, holdout, target)
-    timings: dict[str, float] = {}
-    results = _base(real_train, synthetic, holdout, target, random_state, max_rows)
-    with _timer(timings, "fidelity"):
-        results["fidelity"] = _fidelity(real_train, synthetic, metadata, max_rows, random_state)
-    with _timer(timings, "utility"):
-        results["utility"] = _utility(real_train, synthetic, holdout, target, random_state)
-    with _timer(timings, "privacy"):
-        results["privacy"] = _privacy(real_train, synthetic, holdout, max_rows, random_state)
-    results["differential_privacy"] = dict(privacy_spent) if privacy_spent else None
-    results["plots"] = _table_plots(real_train, synthetic, results["fidelity"], random_state)
-    results["headline"] = _table_headline(results)
-    results["verdict"] = leakage_verdict(_leakage_figures(results["privacy"]))
-    results["timings_s"] = timings
+    real_train, synthetic = as_table(real_train, "real_train"), as_table(synthetic, "synthetic")
+    holdout = as_table(holdout, "holdout")
+    results = _evaluate_table(
+        real_train,
+        synthetic,
+        holdout,
+        target,
+        metadata,
+        random_state,
+        privacy_spent,
+        max_rows,
+        verbose,
+    )
     return EvaluationReport(results)
 
 
-class _timer:
-    def __init__(self, sink: dict, name: str) -> None:
-        self.sink, self.name = sink, name
-
-    def __enter__(self):
-        self.start = time.perf_counter()
-
-    def __exit__(self, *exc):
-        self.sink[self.name] = round(time.perf_counter() - self.start, 3)
+def _evaluate_table(
+    real_train, synthetic, holdout, target, metadata, random_state, privacy_spent, max_rows, verbose
+) -> dict:
+    _check_frames(real_train, synthetic, holdout, target)
+    results = _base(real_train, synthetic, holdout, target, random_state, max_rows)
+    width = f"{real_train.shape[1]} columns"
+    with Stages(4, verbose) as stages:
+        with stages.stage("fidelity", f"fidelity: shapes, pair trends, detection ({width})"):
+            results["fidelity"] = _fidelity(real_train, synthetic, metadata, max_rows, random_state)
+        with stages.stage("utility", "utility: TSTR, TRTR and augmented models"):
+            results["utility"] = _utility(real_train, synthetic, holdout, target, random_state)
+        with stages.stage("privacy", "privacy: leakage figures"):
+            results["privacy"] = _privacy(real_train, synthetic, holdout, max_rows, random_state)
+        with stages.stage("plots", f"plots ({width})"):
+            fidelity = results["fidelity"]
+            results["plots"] = _table_plots(real_train, synthetic, fidelity, random_state, stages)
+    results["differential_privacy"] = dict(privacy_spent) if privacy_spent else None
+    results["headline"], results["not_computed"] = _table_headline(results)
+    results["utility_verdict"] = utility_verdict(results["utility"])
+    results["verdict"] = leakage_verdict(_leakage_figures(results["privacy"]))
+    results["timings_s"] = stages.timings
+    return results
 
 
 def _check_frames(real, synthetic, holdout, target) -> None:
@@ -103,7 +127,10 @@ def _check_frames(real, synthetic, holdout, target) -> None:
         if frame is None and name == "holdout":
             continue
         if not isinstance(frame, pd.DataFrame):
-            raise TypeError(f"{name} must be a pandas DataFrame, got {type(frame).__name__}.")
+            raise TypeError(
+                f"{name} must be a pandas DataFrame or the path of a CSV / Parquet file, got "
+                f"{type(frame).__name__}."
+            )
         if len(frame) == 0:
             raise ValueError(f"{name} is empty; evaluation needs rows.")
     check_columns(synthetic, list(real.columns), "synthetic")
@@ -184,7 +211,8 @@ def _best(scores: Mapping, metric: str) -> float | None:
     return max(values) if values else None
 
 
-def _table_headline(results: Mapping) -> dict:
+def _table_headline(results: Mapping) -> tuple[dict, dict]:
+    """The headline figures, and for each one absent (None) why it was not computed."""
     quality = results["fidelity"]["quality"]
     detection = results["fidelity"]["detection"]
     headline = {
@@ -192,17 +220,38 @@ def _table_headline(results: Mapping) -> dict:
         "column_pair_trends": quality["column_pair_trends"],
         "detection_auc": max(v["roc_auc"] for k, v in detection.items() if isinstance(v, dict)),
     }
-    utility = results["utility"]
-    if "tstr" in utility:
-        metric = "accuracy" if utility["task"] == "classification" else "r2"
-        headline[f"tstr_{metric}"] = _best(utility["tstr"], metric)
-        headline[f"trtr_{metric}"] = _best(utility["trtr"], metric)
-    headline.update(
-        {k: v for k, v in _leakage_figures(results["privacy"]).items() if k in _HEADLINE_PRIVACY}
-    )
+    headline.update(_utility_headline(results["utility"]))
+    leakage = _leakage_figures(results["privacy"])
+    headline.update({k: leakage.get(k) for k in _HEADLINE_PRIVACY})
     if results.get("differential_privacy"):
         headline["epsilon"] = results["differential_privacy"].get("epsilon")
-    return headline
+    missing = {k: NO_HOLDOUT for k in _HEADLINE_PRIVACY if k not in leakage}
+    if "tstr" not in results["utility"]:
+        missing["tstr"] = "no target given"
+    undefined = "undefined for these data, see its section"
+    absent = [k for k, v in headline.items() if v is None or (isinstance(v, float) and np.isnan(v))]
+    missing.update({k: undefined for k in absent if k not in missing})
+    return headline, missing
+
+
+def _utility_headline(utility: Mapping) -> dict:
+    """Each TSTR figure with its references beside it: the trivial baseline, then TRTR."""
+    if "tstr" not in utility:
+        return {"tstr": None}
+    tstr, trtr, base = utility["tstr"], utility["trtr"], utility["baseline"]
+    if utility["task"] == "regression":
+        return {
+            "tstr_r2": _best(tstr, "r2"),
+            "training_mean_r2": base["r2"],
+            "trtr_r2": _best(trtr, "r2"),
+        }
+    return {
+        "tstr_accuracy": _best(tstr, "accuracy"),
+        "majority_class_accuracy": base["accuracy"],
+        "trtr_accuracy": _best(trtr, "accuracy"),
+        "tstr_roc_auc": _best(tstr, "roc_auc"),
+        "trtr_roc_auc": _best(trtr, "roc_auc"),
+    }
 
 
 _HEADLINE_PRIVACY = ("membership_inference_auc", "share_closer_to_train", "exact_copy_rate")
@@ -242,10 +291,13 @@ def _copy_fraction(dcr: Mapping) -> float:
 
 
 # -- plot data ----------------------------------------------------------------------------------
-def _table_plots(real, synthetic, fidelity, random_state) -> dict:
+def _table_plots(real, synthetic, fidelity, random_state, stages: Stages) -> dict:
     real_sub = subsample(real, 20000, random_state)
     synth_sub = subsample(synthetic, 20000, random_state)
-    columns = [_column_plot(real_sub[c], synth_sub[c], str(c)) for c in real.columns]
+    columns = [
+        _column_plot(real_sub[c], synth_sub[c], str(c))
+        for c in stages.each(real.columns, "column plots")
+    ]
     return {"columns": columns, "pair_trends": _pair_matrix(fidelity["quality"], list(real))}
 
 
@@ -328,13 +380,20 @@ def evaluate_images(
 
     Parameters
     ----------
-    real, generated : array or tensor
+    real, generated : array, tensor, str or PathLike
         Images as (N, H, W), (N, H, W, C) or (N, C, H, W); uint8 or floats (see
-        :func:`synthgan.evaluation.images.image_scores` for the accepted ranges).
+        :func:`synthgan.evaluation.images.image_scores` for the accepted ranges). Or the path
+        of a folder of image files (flat, or one sub-folder per class) or of a ``.npz`` file,
+        read with :func:`synthgan.image.data.read_images` as ``fit`` reads them (square images
+        of a side the image models support).
     real_labels, generated_labels : array of int, optional
         Class labels; needed for the classifier features and the train-on-generated figures.
+        A class folder or a ``.npz`` with labels carries its own (do not pass them too); class
+        names that are not integers are numbered in sorted order, the same for every set
+        (``data.classes`` in the report).
     holdout, holdout_labels : optional
-        Real images the generator never saw: the memorisation check and the test set.
+        Real images the generator never saw: the memorisation check and the test set. An array
+        or a path, as ``real``.
     privacy_spent : mapping, optional
         ``{"epsilon": ..., "delta": ...}`` of a generator trained with differential privacy.
     **options
@@ -348,6 +407,10 @@ def evaluate_images(
     from synthgan.evaluation.images import image_scores, sample_grid_png
 
     start = time.perf_counter()
+    real, generated, holdout, labels, classes = _image_inputs(
+        (real, generated, holdout), (real_labels, generated_labels, holdout_labels)
+    )
+    real_labels, generated_labels, holdout_labels = labels
     scores = image_scores(
         real,
         generated,
@@ -366,6 +429,7 @@ def evaluate_images(
             "real_images": len(real),
             "generated_images": len(generated),
             "holdout_images": None if holdout is None else len(holdout),
+            **({"classes": classes} if classes is not None else {}),
         },
         "images": scores,
         "differential_privacy": dict(privacy_spent) if privacy_spent else None,
@@ -375,6 +439,19 @@ def evaluate_images(
     results["verdict"] = leakage_verdict(_image_leakage(scores))
     results["timings_s"] = {"total": round(time.perf_counter() - start, 3)}
     return EvaluationReport(results)
+
+
+def _image_inputs(image_sets: tuple, label_sets: tuple):
+    """Read the image sets given as paths; one class numbering for every set's labels."""
+    read = [
+        as_images(images, labels, name)
+        for images, labels, name in zip(
+            image_sets, label_sets, ("real", "generated", "holdout"), strict=True
+        )
+    ]
+    from_path = any(item[2] for item in read)
+    labels, classes = encode_image_labels([item[1] for item in read], from_path)
+    return read[0][0], read[1][0], read[2][0], labels, classes
 
 
 def _b64(png: bytes) -> str:

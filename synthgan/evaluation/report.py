@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,17 @@ from typing import Any
 from synthgan.evaluation._prep import json_safe
 from synthgan.io.atomic import StrPath, atomic_write_bytes
 
-__all__ = ["LEAKAGE_THRESHOLDS", "EvaluationReport", "leakage_verdict"]
+__all__ = [
+    "LEAKAGE_THRESHOLDS",
+    "NOT_COMPUTED",
+    "UTILITY_THRESHOLDS",
+    "EvaluationReport",
+    "leakage_verdict",
+    "utility_verdict",
+]
+
+NOT_COMPUTED = "not computed"  # how every absent figure reads, with its reason: never "None"
+NO_HOLDOUT = "no holdout given"
 
 # (elevated, high): a figure above the first is "elevated", above the second "high". 0.5 is
 # the ideal of the first two; the risks are 0 when the synthetic data tells an attacker no more
@@ -54,10 +65,11 @@ def _level(name: str, value: float) -> str:
     return "high" if value > high else "elevated" if value > elevated else "low"
 
 
-def leakage_verdict(figures: Mapping[str, float | None]) -> dict:
+def leakage_verdict(figures: Mapping[str, float | None], missing: str = NO_HOLDOUT) -> dict:
     """Plain-language leakage verdict from headline figures (names of ``LEAKAGE_THRESHOLDS``).
 
-    The overall level is the worst level of any figure given; missing figures are skipped.
+    The overall level is the worst level of any figure given; missing figures are skipped. With
+    no figure at all the level is None and the text says "not computed" and why (``missing``).
     """
     findings = []
     for name, value in figures.items():
@@ -73,7 +85,9 @@ def leakage_verdict(figures: Mapping[str, float | None]) -> dict:
             }
         )
     if not findings:
-        return {"level": None, "text": "No leakage figures (pass a holdout).", "findings": []}
+        text = f"{NOT_COMPUTED.capitalize()} ({missing}): leakage needs real rows the synthesizer "
+        text += "never saw; pass a holdout to measure it."
+        return {"level": None, "text": text, "findings": [], "missing": missing}
     worst = max(findings, key=lambda f: _LEVELS.index(f["level"]))["level"]
     flagged = [f["text"] for f in findings if f["level"] != "low"]
     if worst == "low":
@@ -89,6 +103,94 @@ def leakage_verdict(figures: Mapping[str, float | None]) -> dict:
         "findings": findings,
         "thresholds": {k: list(v) for k, v in LEAKAGE_THRESHOLDS.items()},
     }
+
+
+# A TSTR figure "beats" its trivial baseline only by more than these margins.
+UTILITY_THRESHOLDS: dict[str, float] = {
+    "accuracy_margin": 0.01,  # accuracy above the majority-class rate by more than this
+    "roc_auc_chance": 0.55,  # a best TSTR ROC-AUC at or below this is near chance (0.5)
+    "r2_margin": 0.01,  # R² above the training-mean predictor's by more than this
+}
+
+
+def _best(scores: Mapping, metric: str) -> float | None:
+    values = [m.get(metric) for m in scores.values()]
+    values = [float(v) for v in values if v is not None and not math.isnan(v)]
+    return max(values) if values else None
+
+
+def utility_verdict(utility: Mapping) -> dict:
+    """Whether models trained on the synthetic data beat a model that ignores every feature.
+
+    Compares the best TSTR accuracy with the majority-class rate and the best TSTR ROC-AUC with
+    chance (0.5), or the best TSTR R² with the training-mean predictor's, using the margins of
+    ``UTILITY_THRESHOLDS``; the TRTR figure is quoted as the real-data reference.
+
+    Parameters
+    ----------
+    utility : mapping
+        The ``utility`` section of a report (:func:`~synthgan.evaluation.utility_scores` with a
+        ``baseline``), or one with ``skipped``.
+
+    Returns
+    -------
+    dict
+        ``level`` ("no better than baseline", "beats baseline", or None when not computed),
+        ``text``, and ``reasons`` (the failed comparisons).
+    """
+    if "tstr" not in utility or "baseline" not in utility:
+        why = utility.get("skipped", "no utility figures")
+        return {"level": None, "text": f"{NOT_COMPUTED.capitalize()} ({why}).", "reasons": []}
+    if utility["task"] == "regression":
+        reasons, text = _regression_reasons(utility)
+    else:
+        reasons, text = _classification_reasons(utility)
+    if reasons:
+        target = utility.get("target")
+        text = (
+            f"No better than baseline: {'; '.join(reasons)}. Models trained on the synthetic data "
+            f"learned little about {target!r} that a constant prediction does not give. {text}"
+        )
+    else:
+        text = f"Beats baseline. {text}"
+    level = "no better than baseline" if reasons else "beats baseline"
+    return {"level": level, "text": text, "reasons": reasons}
+
+
+def _classification_reasons(utility: Mapping) -> tuple[list[str], str]:
+    base, limits = utility["baseline"], UTILITY_THRESHOLDS
+    accuracy, auc = _best(utility["tstr"], "accuracy"), _best(utility["tstr"], "roc_auc")
+    reasons = []
+    if accuracy is not None and accuracy <= base["accuracy"] + limits["accuracy_margin"]:
+        reasons.append(
+            f"the best TSTR accuracy {accuracy:.3f} does not beat always predicting the majority "
+            f"class {base['class']!r} ({base['accuracy']:.3f})"
+        )
+    if auc is not None and auc <= limits["roc_auc_chance"]:
+        reasons.append(f"the best TSTR ROC-AUC {auc:.3f} is near chance (0.5)")
+    trtr = _best(utility["trtr"], "accuracy")
+    text = (
+        f"Best TSTR accuracy {_fmt(accuracy)} against the majority-class rate "
+        f"{_fmt(base['accuracy'])} and the real-data (TRTR) reference {_fmt(trtr)}; best TSTR "
+        f"ROC-AUC {_fmt(auc)} (TRTR {_fmt(_best(utility['trtr'], 'roc_auc'))}, chance 0.5)."
+    )
+    return reasons, text
+
+
+def _regression_reasons(utility: Mapping) -> tuple[list[str], str]:
+    base = utility["baseline"]
+    r2 = _best(utility["tstr"], "r2")
+    reasons = []
+    if r2 is not None and r2 <= base["r2"] + UTILITY_THRESHOLDS["r2_margin"]:
+        reasons.append(
+            f"the best TSTR R² {r2:.3f} does not beat always predicting the training mean "
+            f"({base['r2']:.3f})"
+        )
+    text = (
+        f"Best TSTR R² {_fmt(r2)} against the training-mean predictor's {_fmt(base['r2'])} and "
+        f"the real-data (TRTR) reference {_fmt(_best(utility['trtr'], 'r2'))}."
+    )
+    return reasons, text
 
 
 class EvaluationReport:
@@ -141,11 +243,19 @@ class EvaluationReport:
         return cls(json.loads(text))
 
     def summary(self) -> str:
-        """One line: the headline figures and the leakage verdict."""
-        parts = [f"{k}={_fmt(v)}" for k, v in self._results.get("headline", {}).items()]
-        level = self._results.get("verdict", {}).get("level")
-        if level:
-            parts.append(f"leakage={level}")
+        """One line: the headline figures (TSTR beside its baseline and TRTR references), the
+        utility flag and the leakage verdict; an absent figure reads "not computed (why)"."""
+        missing = self._results.get("not_computed", {})
+        parts = [
+            f"{k}={_fmt(v, missing.get(k))}" for k, v in self._results.get("headline", {}).items()
+        ]
+        utility = self._results.get("utility_verdict")
+        if utility and utility.get("level") == "no better than baseline":
+            parts.append("utility=no better than baseline")
+        verdict = self._results.get("verdict")
+        if verdict:
+            reason = verdict.get("missing", NO_HOLDOUT)
+            parts.append(f"leakage={verdict.get('level') or f'{NOT_COMPUTED} ({reason})'}")
         return ", ".join(parts)
 
     def to_html(self, path: StrPath, *, overwrite: bool = False) -> Path:
@@ -157,5 +267,7 @@ class EvaluationReport:
         return Path(path)
 
 
-def _fmt(value) -> str:
+def _fmt(value, missing: str | None = None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return f"{NOT_COMPUTED} ({missing})" if missing else NOT_COMPUTED
     return f"{value:.3f}" if isinstance(value, float) else str(value)

@@ -1,6 +1,12 @@
 """Machine-learning utility: train on synthetic, test on real (TSTR), against train-real-test-real
 (TRTR), and the augmentation gain of adding synthetic rows to the real ones.
 
+Every TSTR figure has two references beside it: TRTR (what the real data achieves) and a
+trivial baseline that looks at no feature: always predicting the most frequent class of the real
+training rows (accuracy = the majority-class rate of the test rows, ROC-AUC 0.5), or the mean of
+the real training target for regression (R² near 0). A TSTR accuracy equal to the majority rate
+means the synthetic data taught the models nothing, however high the number looks.
+
 Classification targets are scored with accuracy, macro-F1 and ROC-AUC; numeric targets (more
 than ``REGRESSION_MIN_UNIQUE`` distinct numbers) with R² and RMSE. The models are logistic /
 ridge regression, random forest and histogram gradient boosting, plus xgboost when it is
@@ -34,7 +40,13 @@ from synthgan.evaluation._prep import (
     subsample,
 )
 
-__all__ = ["REGRESSION_MODELS", "TSTR_MODELS", "tstr_scores", "utility_scores"]
+__all__ = [
+    "REGRESSION_MODELS",
+    "TSTR_MODELS",
+    "baseline_scores",
+    "tstr_scores",
+    "utility_scores",
+]
 
 REGRESSION_MIN_UNIQUE = 10
 
@@ -244,6 +256,56 @@ def tstr_scores(
     return fit(train, test, target, models, random_state)
 
 
+def baseline_scores(real_train: pd.DataFrame, test: pd.DataFrame, target: str, task: str) -> dict:
+    """The scores of a model that ignores every feature, on the ``test`` rows.
+
+    Classification: always predict the most frequent class of ``real_train`` (ties: the first
+    in sorted order); its accuracy on ``test`` is the majority-class rate and its ROC-AUC is 0.5
+    by definition (a constant score ranks nothing). Regression: always predict the mean of the
+    ``real_train`` target (R² near 0, slightly below when the test mean differs).
+
+    Parameters
+    ----------
+    real_train : DataFrame
+        The real training rows; rows with a missing target are ignored.
+    test : DataFrame
+        The real test rows, with a value in ``target``.
+    target : str
+        Target column.
+    task : {"classification", "regression"}
+        As in :func:`tstr_scores`.
+
+    Returns
+    -------
+    dict
+        ``strategy`` ("majority_class" with ``class`` and the metrics of :func:`tstr_scores`, or
+        "training_mean" with ``mean``, ``r2`` and ``rmse``).
+    """
+    train_y = _drop_missing_target(real_train, target, "training")[target]
+    if _registry(task) is REGRESSION_MODELS:
+        mean = float(pd.to_numeric(train_y, errors="coerce").mean())
+        y_test = pd.to_numeric(test[target], errors="coerce").to_numpy(dtype=float)
+        pred = np.full(len(y_test), mean)
+        rmse = float(np.sqrt(mean_squared_error(y_test, pred)))
+        return {
+            "strategy": "training_mean",
+            "mean": mean,
+            "r2": float(r2_score(y_test, pred)),
+            "rmse": rmse,
+        }
+    counts = train_y.astype(str).value_counts()
+    majority = sorted(counts.index[counts == counts.max()])[0]
+    y_test = test[target].astype(str).to_numpy()
+    pred = np.full(len(y_test), majority, dtype=object)
+    return {
+        "strategy": "majority_class",
+        "class": majority,
+        "accuracy": float(accuracy_score(y_test, pred)),
+        "macro_f1": float(f1_score(y_test, pred, average="macro", zero_division=0)),
+        "roc_auc": 0.5 if len(np.unique(y_test)) > 1 else float("nan"),
+    }
+
+
 def _differences(a: dict, b: dict) -> dict:
     """``a - b`` for every model and metric present in both (None where either is NaN)."""
     out = {}
@@ -276,8 +338,9 @@ def utility_scores(
     -------
     dict
         ``task``, ``target``, ``n_test``, ``tstr``, ``trtr``, ``augmented`` (per-model metric
-        dicts), ``tstr_minus_trtr`` and ``augmentation_gain`` (``augmented - trtr``: positive
-        means the synthetic rows helped).
+        dicts), ``baseline`` (see :func:`baseline_scores`: the majority-class or training-mean
+        reference), ``tstr_minus_trtr`` and ``augmentation_gain`` (``augmented - trtr``:
+        positive means the synthetic rows helped).
     """
     test = _drop_missing_target(test, target, "test")
     task = task or infer_task(test[target])
@@ -297,6 +360,7 @@ def utility_scores(
         "tstr": tstr,
         "trtr": trtr,
         "augmented": augmented,
+        "baseline": baseline_scores(real, test, target, task),
         "tstr_minus_trtr": _differences(tstr, trtr),
         "augmentation_gain": _differences(augmented, trtr),
     }
