@@ -675,7 +675,8 @@ def model_info(model_path: StrPath) -> dict[str, Any]:
         the writer), ``hyperparameters`` (every ``__init__`` argument, as stored), ``columns``
         (tables: ``[{"name", "kind"}]``, the kind used in the fit) or ``images`` (size,
         channels, classes and their counts), ``training`` (``epochs_planned``, ``epochs_run``,
-        ``stopped_early``, the last epoch's losses and ``timings_s``) and ``privacy`` (ε, δ,
+        ``stopped_early``, the last epoch's losses and ``timings``: the model's ``timings_``,
+        in seconds but for counts and rates such as ``images_per_second``) and ``privacy`` (ε, δ,
         their breakdown and the plain-language ``report``; None without differential privacy).
     """
     from synthgan.io.serialization import read_model
@@ -724,7 +725,7 @@ def _training_info(model: BaseSynthesizer) -> dict[str, Any]:
         "epochs_run": run,
         "stopped_early": run < planned,
         "last_epoch_losses": losses,
-        "timings_s": {k: round(float(v), 3) for k, v in dict(model.timings_).items()},
+        "timings": {k: round(float(v), 3) for k, v in dict(model.timings_).items()},
     }
 
 
@@ -735,6 +736,12 @@ def _privacy_info(model: BaseSynthesizer) -> dict[str, Any] | None:
     return {**spent.to_dict(), "report": spent.report()}
 
 
+def _timing(name: str, value: float) -> str:
+    if name == "epochs":  # a count among the timings of image models
+        return f"{name} {value:g}"
+    return f"{name} {value:.1f}" + ("" if "per_second" in name else " s")
+
+
 def format_model_info(info: Mapping[str, Any]) -> str:
     """The text ``synthgan info`` prints, from the dict of :func:`model_info`."""
     training = info["training"]
@@ -743,8 +750,7 @@ def format_model_info(info: Mapping[str, Any]) -> str:
         f"{info['file']}: {info['synthesizer']} model (kind {info['kind']!r}, written by "
         f"synthgan {info['synthgan_version']})",
         f"  epochs          {training['epochs_run']} of {training['epochs_planned']}{stopped}",
-        "  timings         "
-        + ", ".join(f"{k} {v:.1f} s" for k, v in training["timings_s"].items()),
+        "  timings         " + ", ".join(_timing(k, v) for k, v in training["timings"].items()),
     ]
     if "columns" in info:
         lines.append(f"  columns         {len(info['columns'])}")

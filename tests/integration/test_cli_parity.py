@@ -307,7 +307,7 @@ def test_info_on_a_table_model(files, capsys):
     assert info["kind"] == "ctgan" and info["hyperparameters"]["epochs"] == 1
     assert [c["name"] for c in info["columns"]] == ["workclass", "sex", "age", "hours"]
     assert info["training"]["epochs_run"] == 1 and not info["training"]["stopped_early"]
-    assert info["training"]["timings_s"]["total"] > 0 and info["privacy"] is None
+    assert info["training"]["timings"]["total"] > 0 and info["privacy"] is None
 
 
 def test_info_on_an_image_model(files, capsys):
