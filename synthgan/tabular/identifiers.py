@@ -390,9 +390,11 @@ def fit_identifier(
     }
     if pattern is not None:
         pieces = parse_pattern(pattern, column=name)
-        if integer and any(set(p.alphabet) - set(DIGITS) for p in pieces):
-            raise _pattern_error(name, pattern, f"column {name!r} holds integers and it has "
-                                 "characters other than digits")  # fmt: skip
+        if integer and (
+            any(set(p.alphabet) - set(DIGITS) for p in pieces) or not sum(p.low for p in pieces)
+        ):
+            why = f"column {name!r} holds integers and it has characters other than digits or "
+            raise _pattern_error(name, pattern, why + "can match an empty string")
         _check_pattern_space(name, pattern, _pattern_size(pieces), len(series))
     if not read_values:
         return IdentifierEncoder(name, dtype, integer, 0.0, pattern)

@@ -140,8 +140,10 @@ def validate_metadata(metadata: Mapping[str, Any] | None) -> dict[str, dict[str,
 
 def _explain(error: jsonschema.ValidationError) -> str:
     path = list(error.path)
-    where = "metadata" if not path else f"metadata for column {path[1]!r}"
-    key = path[2] if len(path) > 2 else None
+    if len(path) >= 2:  # inside "columns": a column's description
+        where, key = f"metadata for column {path[1]!r}", path[2] if len(path) > 2 else None
+    else:
+        where, key = "metadata", path[0] if path else None
     if error.validator == "required":
         found = sorted(map(str, error.instance))
         return (

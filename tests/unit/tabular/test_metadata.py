@@ -235,3 +235,16 @@ def test_detected_metadata_can_be_given_to_the_evaluation(table):
         columns["when"] == {"sdtype": "datetime"} and columns["colour"]["sdtype"] == "categorical"
     )
     assert columns["note"]["sdtype"] == "categorical"  # text: typed from its dtype
+
+
+@pytest.mark.parametrize(
+    ("metadata", "match"),
+    [
+        ({"columns": []}, r"metadata, key 'columns': expected an object"),
+        ({"columns": {"age": "continuous"}}, r"column 'age': expected an object"),
+        ({"columns": {}, "target": 3}, r"metadata, key 'target': expected a string, found 3"),
+    ],
+)
+def test_wrong_metadata_structure_is_named(metadata, match):
+    with pytest.raises(DataValidationError, match=match):
+        validate_metadata(metadata)
