@@ -84,8 +84,10 @@ def test_time_limit_stops_after_the_epoch_that_passes_it():
             return super().generator_step()
 
     model = Slow()
-    GANTrainer(epochs=100, steps_per_epoch=1, callbacks=[TimeLimit(0.05)], verbose=False).fit(model)
-    assert 2 <= model.g_calls <= 4
+    limit = TimeLimit(0.05)
+    with pytest.warns(UserWarning, match=r"stopped after \d of 100 epochs: the time limit"):
+        GANTrainer(epochs=100, steps_per_epoch=1, callbacks=[limit], verbose=False).fit(model)
+    assert 2 <= model.g_calls <= 4 and limit.stopped_after == model.g_calls
     with pytest.raises(ValueError, match="seconds"):
         TimeLimit(0)
 
