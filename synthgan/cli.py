@@ -69,8 +69,8 @@ _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``synthgan`` command, with its ``fit``, ``sample``,
-    ``evaluate``, ``fit-images``, ``sample-images``, ``evaluate-images``, ``info`` and ``demo``
-    subcommands."""
+    ``evaluate``, ``fit-images``, ``sample-images``, ``evaluate-images``, ``info``,
+    ``metadata`` and ``demo`` subcommands."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Synthetic tables (CTGAN) and images (DCGAN, conditional GAN): fit, sample, "
