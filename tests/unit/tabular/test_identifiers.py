@@ -8,25 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgan import CTGANSynthesizer, PrivacyConfig, load
+from synthgan import PrivacyConfig, load
 from synthgan.exceptions import DataValidationError
 from synthgan.tabular.identifiers import MAX_COINCIDENCE_RATE, fit_identifier, parse_pattern
 
 N = 200
-
-
-def tiny(**kwargs):
-    params = dict(
-        epochs=1,
-        generator_dim=(8,),
-        discriminator_dim=(8,),
-        batch_size=20,
-        pac=2,
-        embedding_dim=8,
-        verbose=False,
-        random_state=0,
-    )
-    return CTGANSynthesizer(**{**params, **kwargs})
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +30,7 @@ def table():
 
 
 @pytest.fixture(scope="module")
-def fitted(table):
+def fitted(table, tiny):
     metadata = {"columns": {"account": {"kind": "id"}}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the widening warnings, tested below
@@ -105,7 +91,7 @@ def test_hexadecimal_tokens_keep_their_alphabet():
     assert drawn.str.fullmatch(r"[0-9a-f]{16}").all()
 
 
-def test_a_declared_pattern_is_followed(table):
+def test_a_declared_pattern_is_followed(table, tiny):
     pattern = "CUST-[0-9]{12}"
     model = tiny(metadata={"columns": {"customer_id": {"kind": "id", "pattern": pattern}}})
     with pytest.warns(UserWarning, match="do not match its pattern"):  # 6 digits, not 12
@@ -115,7 +101,7 @@ def test_a_declared_pattern_is_followed(table):
     assert not out["customer_id"].isin(table["customer_id"]).any()
 
 
-def test_a_small_declared_pattern_warns_with_the_chance_rate(table):
+def test_a_small_declared_pattern_warns_with_the_chance_rate(table, tiny):
     metadata = {"columns": {"customer_id": {"kind": "id", "pattern": r"CUST-\d{6}"}}}
     with pytest.warns(UserWarning, match=r"'customer_id' matches about 1e\+06 values.*0.0002"):
         model = tiny(metadata=metadata).fit(table)
@@ -166,7 +152,7 @@ def test_identifier_dtypes_that_cannot_be_generated_are_refused():
         fit_identifier(pd.Series(np.arange(30), name="n"), pattern="A[0-9]{3}")
 
 
-def test_private_identifiers_need_a_pattern_and_spend_nothing(table):
+def test_private_identifiers_need_a_pattern_and_spend_nothing(table, tiny):
     table = table.drop(columns=["order_id"])
     public = {
         "x": {"min": -5, "max": 5},

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgan import CTGANSynthesizer, load
+from synthgan import load
 from synthgan.exceptions import DataValidationError
 from synthgan.tabular.metadata import (
     METADATA_SCHEMA,
@@ -17,20 +17,6 @@ from synthgan.tabular.metadata import (
 )
 
 N = 120
-
-
-def tiny(**kwargs):
-    params = dict(
-        epochs=1,
-        generator_dim=(8,),
-        discriminator_dim=(8,),
-        batch_size=20,
-        pac=2,
-        embedding_dim=8,
-        verbose=False,
-        random_state=0,
-    )
-    return CTGANSynthesizer(**{**params, **kwargs})
 
 
 WORDS = ["late", "delivery", "great", "service", "box", "damaged", "will", "order", "again"]
@@ -93,7 +79,7 @@ def test_integer_ids_need_a_name_or_a_sequence(table):
     assert detect_metadata(few)["columns"]["user_id"]["kind"] == "continuous"
 
 
-def test_detect_metadata_keeps_declarations_and_can_be_passed_back(table):
+def test_detect_metadata_keeps_declarations_and_can_be_passed_back(table, tiny):
     declared = {"columns": {"amount": {"kind": "id"}, "note": {"kind": "text"},
                             "age": {"type": "continuous", "min": 0, "max": 120}}}  # fmt: skip
     report = detect_metadata(table, metadata=declared, discrete_columns=["same"])
@@ -115,7 +101,7 @@ def test_format_kinds():
     assert format_kinds({}) == "Columns: none"
 
 
-def test_column_kinds_are_learned_saved_and_loaded(table, tmp_path):
+def test_column_kinds_are_learned_saved_and_loaded(table, tmp_path, tiny):
     frame = table.drop(columns=["note"])
     model = fit_quietly(tiny(), frame)
     assert model.column_kinds_["when"] == "datetime" and model.column_kinds_["same"] == "constant"
@@ -129,7 +115,7 @@ def test_column_kinds_are_learned_saved_and_loaded(table, tmp_path):
 
 
 # -- free text ----------------------------------------------------------------------------------
-def test_undeclared_free_text_is_refused_with_the_ways_out(table):
+def test_undeclared_free_text_is_refused_with_the_ways_out(table, tiny):
     with pytest.raises(DataValidationError, match="'note' looks like free text") as info:
         fit_quietly(tiny(), table)
     message = str(info.value)
@@ -137,7 +123,7 @@ def test_undeclared_free_text_is_refused_with_the_ways_out(table):
     assert '"kind": "text"' in message and '"allow_copy": true' in message
 
 
-def test_declared_text_is_excluded_from_the_model_and_the_output(table):
+def test_declared_text_is_excluded_from_the_model_and_the_output(table, tiny):
     model = tiny(metadata={"columns": {"note": {"kind": "text"}}})
     with pytest.warns(UserWarning, match="'note' is declared free text: it is excluded"):
         model.fit(table)
@@ -147,7 +133,7 @@ def test_declared_text_is_excluded_from_the_model_and_the_output(table):
     assert "note" not in {span.column for span in model.transformer_.span_table_.spans}
 
 
-def test_declared_text_with_allow_copy_is_modelled_and_warns(table):
+def test_declared_text_with_allow_copy_is_modelled_and_warns(table, tiny):
     model = tiny(metadata={"columns": {"note": {"kind": "text", "allow_copy": True}}})
     with pytest.warns(UserWarning, match="'note'.*real values are copied"):
         model.fit(table)
@@ -157,7 +143,7 @@ def test_declared_text_with_allow_copy_is_modelled_and_warns(table):
 
 
 # -- strict metadata ----------------------------------------------------------------------------
-def test_typo_keys_are_refused_with_the_valid_keys(table):
+def test_typo_keys_are_refused_with_the_valid_keys(table, tiny):
     with pytest.raises(DataValidationError) as info:
         tiny(metadata={"columns": {"age": {"mn": 20}}}).fit(table)
     message = str(info.value)
@@ -168,7 +154,7 @@ def test_typo_keys_are_refused_with_the_valid_keys(table):
         validate_metadata({"columns": {}, "colums": {}})
 
 
-def test_metadata_without_columns_is_refused(table):
+def test_metadata_without_columns_is_refused(table, tiny):
     with pytest.raises(DataValidationError, match=r"no 'columns' key \(found keys: \['age'\]\)"):
         tiny(metadata={"age": {"kind": "continuous"}}).fit(table)
 
@@ -185,14 +171,15 @@ def test_metadata_without_columns_is_refused(table):
         ({"allow_copy": True}, r"column 'age' has 'allow_copy'.*kind 'text' only"),
         ({"min": 50, "max": 20}, r"column 'age': min \(50\) is above max \(20\)"),
         ({"min": "soon"}, r"column 'age': bound 'soon' is not a number or a date"),
+        ({"kind": "constant"}, r"'age' is declared constant but has \d+ distinct values"),
     ],
 )
-def test_wrong_metadata_values_name_the_column_and_the_key(table, spec, match):
+def test_wrong_metadata_values_name_the_column_and_the_key(table, spec, match, tiny):
     with pytest.raises(DataValidationError, match=match):
         tiny(metadata={"columns": {"age": spec}}).fit(table.drop(columns=["note"]))
 
 
-def test_type_is_an_alias_of_kind(table):
+def test_type_is_an_alias_of_kind(table, tiny):
     frame = table[["age", "colour"]]
     model = tiny(metadata={"columns": {"age": {"type": "categorical", "kind": "discrete"}}})
     assert model.fit(frame).column_kinds_["age"] == "discrete"
@@ -202,7 +189,7 @@ def test_type_is_an_alias_of_kind(table):
     )
 
 
-def test_bounds_that_exclude_training_values_warn_with_the_count(table):
+def test_bounds_that_exclude_training_values_warn_with_the_count(table, tiny):
     frame = table[["age", "colour"]]
     outside = int((~frame["age"].between(20, 30)).sum())
     message = rf"bounds \[20, 30\] of column 'age' exclude {outside:,} of {N:,} training values"
@@ -215,7 +202,7 @@ def test_bounds_that_exclude_training_values_warn_with_the_count(table):
         tiny(metadata={"columns": {"age": {"min": 0, "max": 120}}}).fit(frame)
 
 
-def test_dp_only_keys_warn_without_privacy(table):
+def test_dp_only_keys_warn_without_privacy(table, tiny):
     frame = table[["age", "colour"]]
     metadata = {"columns": {"colour": {"categories": ["red", "blue"], "missing": False}}}
     with pytest.warns(UserWarning) as record:
