@@ -366,12 +366,17 @@ def _wrap(text: str, width_inches: float, fontsize: float) -> str:
     return textwrap.fill(text, chars)
 
 
+def _plot_html(make_figure, data, alt: str) -> str:
+    """One plot as an <img>, followed by the labels it had to draw as keys (if any)."""
+    labels = _Labels()
+    fig = make_figure(data, labels)
+    return _img(_png(fig), alt) + labels.html()
+
+
 def _column_plots(columns: list) -> str:
     if not columns:
         return ""
-    labels = _Labels()
-    fig = column_plots_figure(columns, labels)
-    return _img(_png(fig), "real vs synthetic per column") + labels.html()
+    return _plot_html(column_plots_figure, columns, "real vs synthetic per column")
 
 
 def column_plots_figure(columns: list, labels: _Labels | None = None):
@@ -399,9 +404,7 @@ def column_plots_figure(columns: list, labels: _Labels | None = None):
 def _heatmap(data: Mapping | None) -> str:
     if not data or not data.get("columns"):
         return ""
-    labels = _Labels()
-    fig = heatmap_figure(data, labels)
-    return _img(_png(fig), "column pair trends") + labels.html()
+    return _plot_html(heatmap_figure, data, "column pair trends")
 
 
 def heatmap_figure(data: Mapping, labels: _Labels | None = None):
