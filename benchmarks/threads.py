@@ -11,7 +11,8 @@ the holdout and ``income`` as target). Settings:
 * ``passive``  : torch's default count with ``OMP_WAIT_POLICY=PASSIVE`` (threads sleep at
   barriers instead of spinning);
 * ``auto``     : synthgan's default (``n_threads=None``: the idle cores, see
-  ``synthgan.core.threads``).
+  ``synthgan.core.threads``);
+* ``auto_passive``: ``auto`` with ``OMP_WAIT_POLICY=PASSIVE``.
 
 Runs go one after another; results are written after each run and a rerun skips what is done
 (delete the JSON, or pass ``--fresh``, to start over).
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import _common
 
-SETTINGS = ("torch", "one", "passive", "auto")
+SETTINGS = ("torch", "one", "passive", "auto", "auto_passive")
 LOADS = ("idle", "busy")
 TASKS = ("fit", "evaluate")
 SPIN = "while True:\n    pass\n"
@@ -72,7 +73,7 @@ def main(argv=None) -> None:
 
 def run_one(task: str, setting: str, load: str, args: argparse.Namespace) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    if setting == "passive":
+    if setting in ("passive", "auto_passive"):
         env["OMP_WAIT_POLICY"] = "PASSIVE"
     spinner = subprocess.Popen([sys.executable, "-c", SPIN]) if load == "busy" else None
     try:
@@ -91,7 +92,7 @@ def run_worker(task: str, setting: str, epochs: int, data: str | None) -> dict:
     from synthgan.core.threads import available_cores
 
     train, holdout = _common.split_adult(_common.load_adult(data))
-    n_threads = None if setting == "auto" else 1 if setting == "one" else available_cores()
+    n_threads = None if setting.startswith("auto") else 1 if setting == "one" else available_cores()
     start = time.perf_counter()
     if task == "fit":
         from synthgan import CTGANSynthesizer

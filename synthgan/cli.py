@@ -256,6 +256,7 @@ def _add_report_outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of subsamples and models")
     _add_threads(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _add_fit_images(commands: argparse._SubParsersAction) -> None:
@@ -460,6 +461,7 @@ def _run_evaluate(args: argparse.Namespace) -> None:
         overwrite=args.overwrite,
         threads=args.threads,
         read_options=_read_options(args),
+        verbose=not args.quiet,
     )
     _report_written(report, args)
 

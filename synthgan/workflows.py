@@ -470,13 +470,14 @@ def evaluate_tables(
     overwrite: bool = False,
     threads: int | None = None,
     read_options: Mapping[str, Any] | None = None,
+    verbose: bool = True,
 ):
     """Read the real, synthetic (and holdout) tables, evaluate, and write the report.
 
     At least one of ``html_path`` (ending in ``.html`` or ``.htm``) and ``json_path`` (ending
     in ``.json``) is needed. The outputs are checked before the (long) evaluation starts and
     may never be one of the input tables. ``threads`` and ``read_options`` are as for
-    :func:`fit_table`.
+    :func:`fit_table`; ``verbose`` shows the evaluation's progress bar.
 
     Returns
     -------
@@ -492,7 +493,7 @@ def evaluate_tables(
     real = read_table(real_path, **options)
     synthetic = read_table(synthetic_path, **options)
     holdout = read_table(holdout_path, **options) if holdout_path is not None else None
-    report = evaluate(real, synthetic, holdout, target, metadata, random_state)
+    report = evaluate(real, synthetic, holdout, target, metadata, random_state, verbose=verbose)
     return _write_report(report, html_path, json_path, overwrite=overwrite)
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 from sklearn.model_selection import train_test_split
 
+from synthgan.core.threads import thread_scope
 from synthgan.evaluation._inputs import Stages, as_images, as_table, encode_image_labels
 from synthgan.evaluation._prep import check_columns, is_numeric_feature, subsample
 from synthgan.evaluation.fidelity import detection_scores, quality_scores
@@ -44,6 +45,7 @@ def evaluate(
     privacy_spent: Mapping | None = None,
     max_rows: int | None = 5000,
     verbose: bool = False,
+    n_threads: int | None = None,
 ) -> EvaluationReport:
     """Evaluate a synthetic table against the real data it was trained on.
 
@@ -72,6 +74,10 @@ def evaluate(
     verbose : bool, default False
         Show a progress bar (tqdm, on stderr) over the stages, and over the columns while their
         plots are prepared; a wide table takes minutes.
+    n_threads : int or None, default None
+        CPU threads of the models and metrics; None uses the cores other processes leave idle
+        when the evaluation starts (see :mod:`synthgan.core.threads`). The count used is in
+        the report's ``threads`` entry.
 
     Returns
     -------
@@ -84,18 +90,19 @@ def evaluate(
     """
     real_train, synthetic = as_table(real_train, "real_train"), as_table(synthetic, "synthetic")
     holdout = as_table(holdout, "holdout")
-    results = _evaluate_table(
-        real_train,
-        synthetic,
-        holdout,
-        target,
-        metadata,
-        random_state,
-        privacy_spent,
-        max_rows,
-        verbose,
-    )
-    return EvaluationReport(results)
+    with thread_scope(n_threads) as threads:
+        results = _evaluate_table(
+            real_train,
+            synthetic,
+            holdout,
+            target,
+            metadata,
+            random_state,
+            privacy_spent,
+            max_rows,
+            verbose,
+        )
+    return EvaluationReport({**results, "threads": threads})
 
 
 def _evaluate_table(
@@ -374,6 +381,7 @@ def evaluate_images(
     *,
     privacy_spent: Mapping | None = None,
     random_state: int = 0,
+    n_threads: int | None = None,
     **options,
 ) -> EvaluationReport:
     """Evaluate generated images against the real training images.
@@ -396,6 +404,8 @@ def evaluate_images(
         or a path, as ``real``.
     privacy_spent : mapping, optional
         ``{"epsilon": ..., "delta": ...}`` of a generator trained with differential privacy.
+    n_threads : int or None, default None
+        CPU threads, as for :func:`evaluate` (the count used is the report's ``threads``).
     **options
         Passed to :func:`synthgan.evaluation.images.image_scores` (``feature_extractor``,
         ``max_images``, ``classifier_epochs``...).
@@ -404,6 +414,18 @@ def evaluate_images(
     -------
     EvaluationReport
     """
+    with thread_scope(n_threads) as threads:
+        results = _evaluate_image_sets(
+            real, generated, real_labels, generated_labels, holdout, holdout_labels,
+            privacy_spent, random_state, options,
+        )  # fmt: skip
+    return EvaluationReport({**results, "threads": threads})
+
+
+def _evaluate_image_sets(
+    real, generated, real_labels, generated_labels, holdout, holdout_labels,
+    privacy_spent, random_state, options,
+) -> dict:  # fmt: skip
     from synthgan.evaluation.images import image_scores, sample_grid_png
 
     start = time.perf_counter()
@@ -438,7 +460,7 @@ def evaluate_images(
     results["headline"] = _image_headline(scores, privacy_spent)
     results["verdict"] = leakage_verdict(_image_leakage(scores))
     results["timings_s"] = {"total": round(time.perf_counter() - start, 3)}
-    return EvaluationReport(results)
+    return results
 
 
 def _image_inputs(image_sets: tuple, label_sets: tuple):

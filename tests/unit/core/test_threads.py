@@ -99,3 +99,12 @@ def tiny_table():
 
     rng = np.random.default_rng(0)
     return pd.DataFrame({"x": rng.normal(size=60), "c": rng.choice(["a", "b"], size=60)})
+
+
+def test_evaluation_uses_and_reports_its_threads(tiny_table):
+    from synthgan import evaluate
+
+    torch.set_num_threads(2)
+    report = evaluate(tiny_table, tiny_table.sample(frac=1.0, random_state=1), n_threads=1)
+    assert report["threads"] == 1
+    assert torch.get_num_threads() == 2
