@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import warnings
@@ -568,6 +569,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with _warnings_as_messages():
         try:
             args.handler(args)
+            sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
+        except BrokenPipeError:  # the reader went away (synthgan info m.synthgan | head)
+            _silence_stdout()
+            return 0
         except _USER_ERRORS as exc:
             print(f"{PROG}: error: {_describe(exc)}", file=sys.stderr)
             return 2
@@ -575,6 +580,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
     return 0
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit, which would raise a second BrokenPipeError.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _describe(exc: BaseException) -> str:

@@ -397,3 +397,19 @@ def test_metadata_command(tmp_path, capsys):
     assert code == 2 and ".json" in err
     code, _, err = run(capsys, "metadata", source, *READ_FLAGS, "-o", meta)
     assert code == 2 and "--overwrite" in err
+
+
+def test_closed_pipe_is_not_an_error(files):
+    import subprocess
+    import sys
+
+    code = "import sys; from synthgan.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "info", str(files["model"]), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader goes away, as `| head -c 0` would
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert "Broken pipe" not in err and "Traceback" not in err
