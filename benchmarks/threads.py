@@ -1,7 +1,8 @@
-"""Thread counts on a shared CPU: a CTGAN fit and an evaluation, idle and with one core busy.
+"""Thread counts on a shared CPU: a CTGAN fit and an evaluation, idle and beside other work.
 
-For each load (``idle``: nothing else running; ``busy``: one extra process spinning on the CPU,
-as a second job on a shared 2-core machine would) and each thread setting, one fresh process
+For each load (``idle``: nothing else running; ``busy``: one extra process spinning on one
+core; ``torch``: another CTGAN fit running with torch's default thread count, as a second job
+on a shared machine would) and each thread setting, one fresh process
 fits ``CTGANSynthesizer`` on the Adult train split (26,048 rows, default hyperparameters,
 ``--epochs`` epochs) and one runs ``synthgan.evaluate`` (train vs independent marginals, with
 the holdout and ``income`` as target). Settings:
@@ -17,7 +18,7 @@ the holdout and ``income`` as target). Settings:
 Runs go one after another; results are written after each run and a rerun skips what is done
 (delete the JSON, or pass ``--fresh``, to start over).
 
-    python benchmarks/threads.py                       # about 15 minutes on 2 cores
+    python benchmarks/threads.py                       # about 30 minutes on 2 cores
     python benchmarks/threads.py --epochs 1 --tasks fit --settings one,auto   # smoke run
 """
 
@@ -34,9 +35,21 @@ from pathlib import Path
 import _common
 
 SETTINGS = ("torch", "one", "passive", "auto", "auto_passive")
-LOADS = ("idle", "busy")
+LOADS = ("idle", "busy", "torch")
 TASKS = ("fit", "evaluate")
-SPIN = "while True:\n    pass\n"
+# What else runs on the machine: nothing; one process spinning on one core; or another torch
+# job (a CTGAN fit with torch's default thread count, whose OpenMP threads spin at barriers).
+LOAD_CODE = {
+    "busy": "while True:\n    pass\n",
+    "torch": (
+        "import sys; sys.path.insert(0, sys.argv[1]); import _common\n"
+        "from synthgan import CTGANSynthesizer\n"
+        "from synthgan.core.threads import available_cores\n"
+        "train, _ = _common.split_adult(_common.load_adult())\n"
+        "CTGANSynthesizer(epochs=10**6, n_threads=available_cores(), verbose=False).fit(train)\n"
+    ),
+}
+LOAD_START = {"busy": 0.5, "torch": 15.0}  # seconds for the load to be running at full speed
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -75,9 +88,12 @@ def run_one(task: str, setting: str, load: str, args: argparse.Namespace) -> dic
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     if setting in ("passive", "auto_passive"):
         env["OMP_WAIT_POLICY"] = "PASSIVE"
-    spinner = subprocess.Popen([sys.executable, "-c", SPIN]) if load == "busy" else None
+    spinner = None
+    if load in LOAD_CODE:
+        here = str(Path(__file__).resolve().parent)
+        spinner = subprocess.Popen([sys.executable, "-c", LOAD_CODE[load], here])
     try:
-        time.sleep(0.5 if spinner else 0)  # let the spinner take its core first
+        time.sleep(LOAD_START.get(load, 0))  # let the load take its cores first
         cmd = [sys.executable, __file__, "--worker", task, setting, "--epochs", str(args.epochs)]
         cmd += ["--data", args.data] if args.data else []
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
@@ -122,11 +138,11 @@ def summary(runs: dict) -> str:
             for load in LOADS:
                 run = runs.get(f"{task}/{load}/{setting}")
                 row[load] = run["seconds"] if run else None
-            if row["idle"] and row["busy"]:
-                row["ratio"] = row["busy"] / row["idle"]
+                row[f"{load}_threads"] = run["threads"] if run else None
             rows.append(row)
-    columns = [("task", "task", ""), ("setting", "setting", ""), ("idle", "idle s", ".1f")]
-    columns += [("busy", "one core busy s", ".1f"), ("ratio", "busy / idle", ".2f")]
+    columns = [("task", "task", ""), ("setting", "setting", "")]
+    for load in LOADS:
+        columns += [(load, f"{load} s", ".1f"), (f"{load}_threads", "threads", "")]
     return _common.format_table(rows, columns)
 
 

@@ -53,3 +53,26 @@ def mixed_frame() -> pd.DataFrame:
         }
     )
     return frame
+
+
+TINY_CTGAN = dict(
+    epochs=1,
+    generator_dim=(8,),
+    discriminator_dim=(8,),
+    batch_size=20,
+    pac=2,
+    embedding_dim=8,
+    verbose=False,
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """A factory of CTGAN synthesizers small enough to fit in a fraction of a second."""
+    from synthgan import CTGANSynthesizer
+
+    def make(**kwargs):
+        return CTGANSynthesizer(**{**TINY_CTGAN, **kwargs})
+
+    return make

@@ -2,15 +2,17 @@
 
 On a machine whose cores are shared with other work, OpenMP's thread teams collapse: every
 parallel region waits at a barrier for its slowest thread, and a thread that shares its core with
-another busy process is the slowest by a whole scheduler time slice. With one of two cores busy,
-a CTGAN fit on two threads ran 14 times slower than on one (docs/benchmarks.md, "Threads on a
-shared CPU"). So synthgan does not take torch's default (one thread per core) blindly:
+another busy process is the slowest by a whole scheduler time slice. Beside another torch job on
+a 2-core machine, an evaluation on two threads took 2.3 times as long as on one, and 4.6 times
+its idle time (docs/benchmarks.md, "Threads on a shared CPU"). So synthgan does not take
+torch's default (one thread per core) blindly:
 
 * ``n_threads`` given (the synthesizers' and :func:`synthgan.evaluate`'s argument, the command
   line's ``--threads``, or :func:`configure_threads`): exactly that many;
 * else ``OMP_NUM_THREADS`` set in the environment: that many (the user's standing choice);
 * else the cores this process may run on (``os.sched_getaffinity``) that other processes leave
-  idle, measured over a short window from ``/proc/stat`` when the work starts; at least one.
+  idle, measured over 0.2 s from ``/proc/stat`` when the work starts (and reused for 30 s, so
+  that many small fits in a row measure once); at least one.
 
 :func:`thread_scope` applies the choice to torch and, through threadpoolctl, to the OpenMP and
 BLAS pools of scikit-learn and numpy, and restores the previous settings afterwards.
@@ -30,7 +32,10 @@ __all__ = ["available_cores", "configure_threads", "idle_cores", "resolve_thread
 
 _WINDOW = 0.2  # seconds over which the other processes' load is measured
 _BUSY = 0.5  # a core busier than this (share of its time, from other processes) is not used
+_REUSE = 30.0  # seconds an automatic choice is reused (many small fits in a row measure once)
 _chosen: int | None = None  # set by configure_threads: the process-wide choice
+_measured: tuple[float, int] | None = None  # (monotonic time, idle cores) of the last measure
+_now = time.monotonic
 
 
 def configure_threads(n_threads: int | None = None) -> int:
@@ -62,7 +67,15 @@ def resolve_threads(n_threads: int | None) -> int:
     from_env = os.environ.get("OMP_NUM_THREADS", "").strip()
     if from_env.isdigit() and int(from_env) > 0:
         return int(from_env)
-    return idle_cores()
+    return _recent_idle_cores()
+
+
+def _recent_idle_cores() -> int:
+    global _measured
+    now = _now()
+    if _measured is None or now - _measured[0] > _REUSE:
+        _measured = (now, idle_cores())
+    return _measured[1]
 
 
 @contextmanager

@@ -79,15 +79,9 @@ def test_without_proc_stat_every_core_counts(monkeypatch):
     assert idle_cores(window=0.0) == available_cores()
 
 
-def test_fit_uses_and_reports_its_threads(tiny_table):
-    from synthgan import CTGANSynthesizer
-
+def test_fit_uses_and_reports_its_threads(tiny, tiny_table):
     torch.set_num_threads(2)
-    model = CTGANSynthesizer(
-        epochs=1, batch_size=20, pac=2, embedding_dim=8, generator_dim=(8,),
-        discriminator_dim=(8,), n_threads=1, verbose=False, random_state=0,
-    )  # fmt: skip
-    model.fit(tiny_table)
+    model = tiny(n_threads=1).fit(tiny_table)
     assert model.n_threads_ == 1
     assert torch.get_num_threads() == 2  # restored after the fit
 
@@ -108,3 +102,17 @@ def test_evaluation_uses_and_reports_its_threads(tiny_table):
     report = evaluate(tiny_table, tiny_table.sample(frac=1.0, random_state=1), n_threads=1)
     assert report["threads"] == 1
     assert torch.get_num_threads() == 2
+
+
+def test_automatic_choice_is_measured_once_for_many_fits(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    calls = []
+    monkeypatch.setattr(threads, "idle_cores", lambda: calls.append(1) or 1)
+    monkeypatch.setattr(threads, "_measured", None)
+    clock = [100.0]
+    monkeypatch.setattr(threads, "_now", lambda: clock[0])
+    assert resolve_threads(None) == 1 and resolve_threads(None) == 1
+    assert len(calls) == 1
+    clock[0] += threads._REUSE + 1  # a later fit measures again
+    resolve_threads(None)
+    assert len(calls) == 2

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from synthgan import CTGANSynthesizer
 from synthgan.exceptions import DataValidationError
 from synthgan.io import read_table
 from synthgan.tabular.columns import dtype_info, restore_dtype
@@ -312,7 +311,7 @@ def test_dtype_info_records_the_resolution_and_restore_rounds_to_it():
     assert restore_dtype(generated.astype(float), legacy, "d")[0] == pd.Timestamp(generated[0])
 
 
-def test_date_only_csv_column_is_sampled_as_dates(tmp_path):
+def test_date_only_csv_column_is_sampled_as_dates(tmp_path, tiny):
     rng = np.random.default_rng(0)
     days = pd.Timestamp("2018-01-01") + pd.to_timedelta(rng.integers(0, 900, 60), unit="D")
     frame = pd.DataFrame({"joined": days.strftime("%Y-%m-%d"), "n": rng.integers(0, 5, 60)})
@@ -321,16 +320,7 @@ def test_date_only_csv_column_is_sampled_as_dates(tmp_path):
     data = read_table(path)
     assert data["joined"].dtype == "datetime64[ns]"
 
-    model = CTGANSynthesizer(
-        epochs=1,
-        generator_dim=(8,),
-        discriminator_dim=(8,),
-        batch_size=20,
-        pac=2,
-        embedding_dim=8,
-        verbose=False,
-        random_state=0,
-    ).fit(data)
+    model = tiny().fit(data)
     sampled = model.sample(50, random_state=0)["joined"].dropna()
 
     assert len(sampled) > 0
