@@ -99,7 +99,11 @@ def read_csv_table(source: CsvSource, options: CsvOptions) -> tuple[pa.Table, li
     """
     delimiter, quote_char = _dialect(source, options.sep)
     parse = pacsv.ParseOptions(delimiter=delimiter, quote_char=quote_char)
-    table = _read(source, parse, options)
+    try:
+        table = _read(source, parse, options)
+    except pa.ArrowInvalid as exc:  # rows of unequal length: often the wrong separator
+        _refuse_other_separator(source, delimiter, exc)
+        raise
     _refuse_one_column(table.column_names, delimiter, source.path)
     names = list(table.column_names)
     if options.strip_whitespace:
@@ -163,6 +167,25 @@ def _dialect(source: CsvSource, sep: str | None) -> tuple[str, str]:
     if quote_char == delimiter:
         quote_char = '"'
     return delimiter, quote_char
+
+
+def _sniffed_separator(source: CsvSource) -> str | None:
+    try:
+        return csv.Sniffer().sniff(_sample(source), delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        return None
+
+
+def _refuse_other_separator(source: CsvSource, delimiter: str, exc: Exception) -> None:
+    """A parse error on a file that sniffs as separated by another character: say which."""
+    likely = _sniffed_separator(source)
+    if likely is None or likely == delimiter:
+        return
+    shown, used = ("\\t" if c == "\t" else c for c in (likely, delimiter))
+    raise DataValidationError(
+        f"Could not read {str(source.path)!r} with the separator {used!r} ({exc}); the file "
+        f"looks {shown!r}-separated. Pass sep={shown!r} (--sep '{shown}' on the command line)."
+    ) from exc
 
 
 def _sample(source: CsvSource) -> str:
