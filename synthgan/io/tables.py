@@ -303,9 +303,24 @@ def _write_csv(table: pa.Table, path: Path, table_format: _TableFormat) -> None:
             table = table.set_column(index, field.name, column.cast(field.type.value_type))
         elif pa.types.is_floating(field.type):
             table = table.set_column(index, field.name, _format_floats(column))
+        elif pa.types.is_timestamp(field.type) and field.type.tz is None:
+            table = table.set_column(index, field.name, _coarsest_timestamps(column))
     options = pacsv.WriteOptions(delimiter=table_format.delimiter or ",")
     with pa.output_stream(str(path), compression=table_format.compression) as sink:
         pacsv.write_csv(table, sink, options)
+
+
+def _coarsest_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Dates as dates (``2018-09-01``), whole seconds without a fraction; otherwise unchanged.
+
+    pyarrow writes every ``timestamp[ns]`` with nine fractional digits; a column of dates
+    (every value at midnight, as read from a date-only CSV column) is written as dates.
+    """
+    for unit, target in (("day", pa.date32()), ("second", pa.timestamp("s"))):
+        floored = pc.floor_temporal(column, unit=unit)
+        if pc.all(pc.equal(floored, column)).as_py() is not False:  # all equal, or all missing
+            return column.cast(target)
+    return column
 
 
 def _format_floats(column: pa.ChunkedArray) -> pa.ChunkedArray:

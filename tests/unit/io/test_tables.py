@@ -302,3 +302,21 @@ def test_atomic_path_never_clobbers_a_file_created_meanwhile(tmp_path):
 def test_atomic_path_refuses_a_directory(tmp_path):
     with pytest.raises(IsADirectoryError), atomic_path(tmp_path, overwrite=True):
         pass
+
+
+def test_csv_writes_dates_as_dates_and_whole_seconds_without_a_fraction(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "day": pd.to_datetime(["2018-09-01", None, "2019-02-03"]),
+            "at": pd.to_datetime(["2018-01-01 10:00:01", "2018-01-01 11:00:00", None]),
+            "fine": pd.to_datetime(
+                ["2018-01-01 10:00:01.5", "2018-01-01 00:00:00", None], format="ISO8601"
+            ),
+        }
+    )
+    path = write_table(frame, tmp_path / "t.csv")
+    lines = path.read_text().splitlines()
+    assert lines[1].startswith("2018-09-01,2018-01-01 10:00:01,2018-01-01 10:00:01.5")
+    assert "2018-09-01 00:00:00" not in path.read_text()
+    back = read_table(path)
+    pd.testing.assert_frame_equal(back, frame)
