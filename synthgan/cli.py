@@ -47,7 +47,9 @@ _USER_ERRORS = (DataValidationError, ModelFileError, OSError, ValueError, TypeEr
 _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
-        (r"pass overwrite=True \(--overwrite on the command line\)", "pass --overwrite"),
+        # "pass sep=';' (--sep ';' on the command line)": the flag alone, wherever a message
+        # gives both wordings.
+        (r"\b\w+=(?:\[[^\]]*\]|\S+) \((--[^()]*?) on the command line\)", r"\1"),
         (r"\boverwrite=True\b", "--overwrite"),
         (r"\bfit\(images, labels, classes=\[\.\.\.\]\)", "--classes A,B"),
         (r"\bclasses=(?:\[\.\.\.\])?(?![\w(\[])", "--classes"),

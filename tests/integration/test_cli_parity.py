@@ -257,6 +257,9 @@ def test_cli_words_translation_table():
     assert cli_words("np.savez(path, images=..., labels=...)") == (
         "np.savez(path, images=..., labels=...)"  # Python that the user must write stays
     )
+    both = "Pass text_columns=['zip'] (--text-columns zip on the command line) to keep it."
+    assert cli_words(both) == "Pass --text-columns zip to keep it."
+    assert cli_words("pass sep=';' (--sep ';' on the command line).") == "pass --sep ';'."
 
 
 # -- 8. fit flags -------------------------------------------------------------------------------
