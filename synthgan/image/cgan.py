@@ -40,11 +40,6 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
     embedding_dim : int, default=10
         Size of the generator's label embedding (concatenated to the noise).
 
-    With ``privacy``, the class list must be given (``fit(images, labels, classes=[...])``:
-    which classes occur is itself private), and the class counts are released with Laplace noise
-    from the preprocessing share of ε (``PrivacyConfig.preprocessing_epsilon_share``, 0.1 by
-    default); their frequencies label the generated images in training and in ``sample``.
-
     Attributes
     ----------
     classes_ : list
@@ -54,6 +49,13 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
         Training images per class; ``sample`` without ``labels`` draws classes in these
         proportions. With ``privacy`` these are the noisy counts, rounded and clamped at zero
         (the exact counts are not kept).
+
+    Notes
+    -----
+    With ``privacy``, the class list must be given (``fit(images, labels, classes=[...])``:
+    which classes occur is itself private), and the class counts are released with Laplace noise
+    from the preprocessing share of ε (``PrivacyConfig.preprocessing_epsilon_share``, 0.1 by
+    default); their frequencies label the generated images in training and in ``sample``.
 
     Examples
     --------
