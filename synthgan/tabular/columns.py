@@ -292,8 +292,8 @@ class DiscreteEncoder:
         isna = pd.isna(series).to_numpy()
         if None in self.categories:
             codes[isna] = self.categories.index(None)
-        if self.has_other:
-            codes[(codes < 0) & ~isna] = len(self.categories) - 1
+        if self.has_other:  # every other value shares the last slot, missing included when it
+            codes[codes < 0] = len(self.categories) - 1  # has no slot (rare, or not released)
         values = series.to_numpy()
         if (codes < 0).any():
             bad = values[codes < 0][0]

@@ -266,3 +266,19 @@ def test_coarse_range_and_grid_encoder():
     alpha, mode = encoder.encode(x, rng)
     np.testing.assert_allclose(encoder.decode(alpha, mode, clip=True)[:3], x[:3], atol=1e-9)
     assert mode[3] == 5  # the missing mode
+
+
+def test_missing_values_fit_without_category_metadata():
+    # Issue 18's crash: a missing value whose category did not pass the DP threshold had no
+    # slot ("value None was not seen during fit"); it now shares the "other" slot.
+    rng = np.random.default_rng(0)
+    city = rng.choice(["Lyon", "Oslo", "Porto"], N).astype(object)
+    city[:8] = None  # far below the threshold
+    amount = rng.lognormal(3, 1, N)
+    amount[rng.random(N) < 0.2] = np.nan  # missing values in a continuous column too
+    frame = pd.DataFrame({"amount": amount, "city": city})
+    model = tiny(metadata={"columns": {"amount": {"min": 0, "max": 1000}}}).fit(frame)
+    assert model.privacy_spent_.epsilon <= 10.0
+    sampled = model.sample(500, random_state=0)
+    assert set(sampled["city"].dropna()) <= {"Lyon", "Oslo", "Porto"}
+    assert sampled["amount"].isna().any()

@@ -58,6 +58,21 @@ def test_high_cardinality_column_is_compacted():
     assert back["id"].isin(frame["id"]).all()
 
 
+def test_a_rare_missing_value_in_a_compacted_column_shares_the_other_slot():
+    rng = np.random.default_rng(0)
+    codes = rng.choice([f"c{i}" for i in range(30)], 600).astype(object)
+    codes[:2] = None  # too rare for a slot of its own among 10
+    frame = pd.DataFrame({"code": codes, "x": rng.normal(size=600)})
+    with pytest.warns(UserWarning, match="distinct values"):
+        transformer, matrix, _ = fit_transformer(
+            frame, threshold=20, max_categories=10, discrete=["code"]
+        )
+    encoder = transformer.encoders_[0]
+    assert None not in encoder.categories and None in encoder.other_values
+    back = transformer.inverse_transform(matrix, np.random.default_rng(0))
+    assert (back["code"].isna() | back["code"].isin(frame["code"].dropna())).all()
+
+
 values = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d e"]))
 
 
