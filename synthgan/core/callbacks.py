@@ -8,6 +8,7 @@ A callback stops training by setting ``trainer.stop_training = True``.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import warnings
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from synthgan.core.trainer import GANTrainer
 
-__all__ = ["Callback", "EarlyStopping", "LossHistory", "ProgressBar", "TimeLimit"]
+__all__ = ["Callback", "EarlyStopping", "LossHistory", "ProgressBar", "TimeLimit", "check_max_time"]
 
 
 class Callback:
@@ -119,6 +120,12 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait >= self.patience and self.trainer is not None:
             self.trainer.stop_training = True
+
+
+def check_max_time(max_time: object) -> None:
+    """Refuse a ``max_time`` hyperparameter that is neither None nor seconds > 0."""
+    if max_time is not None and not (isinstance(max_time, numbers.Real) and max_time > 0):
+        raise ValueError(f"max_time must be None or seconds > 0, got {max_time!r}.")
 
 
 class TimeLimit(Callback):

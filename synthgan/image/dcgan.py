@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from synthgan.base import BaseSynthesizer, register_model_kind
-from synthgan.core.callbacks import TimeLimit
+from synthgan.core.callbacks import TimeLimit, check_max_time
 from synthgan.core.layers import available_norms2d
 from synthgan.core.losses import create_loss
 from synthgan.core.precision import resolve_autocast
@@ -527,10 +527,7 @@ class DCGANSynthesizer(BaseSynthesizer):
             isinstance(self.ema_decay, numbers.Real) and 0 < self.ema_decay < 1
         ):
             raise ValueError(f"ema_decay must be None or in (0, 1), got {self.ema_decay!r}.")
-        if self.max_time is not None and not (
-            isinstance(self.max_time, numbers.Real) and self.max_time > 0
-        ):
-            raise ValueError(f"max_time must be None or seconds > 0, got {self.max_time!r}.")
+        check_max_time(self.max_time)
         loss = self._loss()  # loss name and pairing
         parse_policy(self.diff_augment)
         if self._privacy_config() is not None:

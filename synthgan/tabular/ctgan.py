@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from synthgan.base import BaseSynthesizer, register_model_kind
-from synthgan.core.callbacks import TimeLimit
+from synthgan.core.callbacks import TimeLimit, check_max_time
 from synthgan.core.losses import create_loss
 from synthgan.core.precision import resolve_autocast
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
@@ -40,6 +40,8 @@ from synthgan.tabular.validation import as_frame, plan_columns
 
 __all__ = ["CTGANSynthesizer"]
 
+_POSITIVE_INTS = ("epochs", "batch_size", "discriminator_steps", "embedding_dim", "gp_every",
+                  "max_modes", "mixture_max_rows", "max_categories", "dp_grid_modes")  # fmt: skip
 _SAMPLE_CHUNK = 16384  # rows generated per forward pass when sampling
 _PRIVACY_NOTES = (
     "Preprocessing: column kinds come from the dtypes and metadata (public schema); category "
@@ -544,12 +546,9 @@ class CTGANSynthesizer(BaseSynthesizer):
         return [] if self.max_time is None else [TimeLimit(self.max_time)]
 
     def _validate_params(self) -> None:
-        for name in ("epochs", "batch_size", "discriminator_steps", "embedding_dim"):
-            _check_int(name, getattr(self, name), minimum=1)
-        for name in ("gp_every", "max_modes", "mixture_max_rows", "max_categories"):
+        for name in _POSITIVE_INTS:
             _check_int(name, getattr(self, name), minimum=1)
         _check_int("high_cardinality_threshold", self.high_cardinality_threshold, minimum=2)
-        _check_int("dp_grid_modes", self.dp_grid_modes, minimum=1)
         if self.dp_penalty not in ("fake", "record"):
             raise ValueError(f"dp_penalty must be 'fake' or 'record', got {self.dp_penalty!r}.")
         if self.pac is not None:
@@ -583,10 +582,7 @@ class CTGANSynthesizer(BaseSynthesizer):
                 f"ema_decay must be None or a float in (0, 1) such as 0.999, got "
                 f"{self.ema_decay!r}."
             )
-        if self.max_time is not None and not (
-            isinstance(self.max_time, numbers.Real) and self.max_time > 0
-        ):
-            raise ValueError(f"max_time must be None or seconds > 0, got {self.max_time!r}.")
+        check_max_time(self.max_time)
         create_loss(self.loss)  # raises with the valid names
 
     def _effective_batch_size(self, n_rows: int) -> int:
