@@ -10,15 +10,32 @@ learned non-tensor state, safetensors for tensors; nothing in the file can run c
 
 from __future__ import annotations
 
+import hashlib
+import time
 from abc import ABCMeta, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import BaseEstimator
 
-from synthgan.exceptions import ModelFileError, NotFittedError
+from synthgan.core.callbacks import Callback, check_max_time
+from synthgan.core.device import check_device, resolve_device
+from synthgan.core.params import check_int
+from synthgan.core.precision import resolve_autocast
+from synthgan.core.random import check_random_state
+from synthgan.core.session import FitPlan, FitSession, SessionResult
+from synthgan.core.threads import thread_scope
+from synthgan.exceptions import (
+    CheckpointError,
+    InvalidParameterError,
+    ModelFileError,
+    NotFittedError,
+)
 
 __all__ = ["BaseSynthesizer", "load", "register_model_kind"]
 
@@ -32,16 +49,31 @@ def register_model_kind(cls: type[BaseSynthesizer]) -> type[BaseSynthesizer]:
 
 
 class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
-    """Common behaviour of synthgan synthesizers.
+    """Common behaviour of synthgan synthesizers: the template ``fit`` and generic save / load.
 
-    Subclasses set ``model_kind`` (the name written into model files), implement ``fit`` and
-    ``sample``, name their fitted marker attribute in ``_fitted_attribute`` and implement
-    ``_get_state`` / ``_set_state`` which turn the learned state into JSON-able data plus a flat
-    mapping of tensors, and back.
+    A family's public ``fit`` reads its arguments and calls :meth:`_fit_template`, which runs
+    the same steps for every family (``docs/architecture.md``):
+
+    1. check the hyperparameters (:meth:`_validate_params`, plus the shared ones);
+    2. find the checkpoint to resume, if asked, and set up the fit's random stream;
+    3. read the data (:meth:`_read`: no statistic released) and, with ``privacy``, plan DP-SGD
+       (:meth:`_plan_privacy`): the noise is calibrated before anything is released;
+    4. prepare the data (:meth:`_prepare`: encoders, DP releases recorded on the plan);
+    5. describe the networks and steps (:meth:`_fit_plan`) and run a
+       :class:`~synthgan.core.session.FitSession`;
+    6. gather the learned state (:meth:`_learned`) and set it all at once: a fit that fails
+       leaves the previous learned state as it was.
+
+    Saving writes every kept network (``_kept_networks``, as the attribute ``name + "_"``) by
+    name, with the history, timings, privacy state and the family's own state
+    (:meth:`_family_state`); loading rebuilds the kept networks (:meth:`_empty_networks`) and
+    fills them.
     """
 
     model_kind: ClassVar[str] = ""
     _fitted_attribute: ClassVar[str] = "generator_"
+    _kept_networks: ClassVar[tuple[str, ...]] = ("generator",)
+    _records: ClassVar[str] = "records"  # what one training record is called in messages
 
     # -- fitted-state helpers -------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -54,14 +86,246 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, self._fitted_attribute)
 
-    # -- subclass hooks -------------------------------------------------------------------------
+    # -- the template fit -----------------------------------------------------------------------
+    def _fit_template(self, read: Callable[[], Any], *, callbacks: Sequence[Callback] | None,
+                      resume: bool) -> BaseSynthesizer:  # fmt: skip
+        """Run the fit (see the class docstring); ``read()`` returns the family's data."""
+        with thread_scope(getattr(self, "n_threads", None)) as threads:
+            learned = self._learn(read, tuple(callbacks or ()), resume)
+        learned["n_threads_"] = threads
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)  # nothing of an earlier fit survives
+        for name, value in learned.items():
+            setattr(self, name, value)
+        self._on_learned()
+        return self
+
+    def _learn(self, read: Callable[[], Any], callbacks: tuple[Callback, ...],
+               resume: bool) -> dict[str, Any]:  # fmt: skip
+        start = time.perf_counter()
+        self._validate_shared()
+        self._validate_params()
+        checkpoint = self._checkpoint_to_resume(resume)
+        rng = check_random_state(self.random_state)
+        if checkpoint is not None:
+            rng.bit_generator.state = checkpoint.initial_rng
+        initial_rng = rng.bit_generator.state
+        data = read()
+        store = self._checkpoint_store(data, checkpoint, initial_rng)
+        device = resolve_device(self.device)
+        autocast = resolve_autocast(self.autocast, device)
+        privacy = self._plan_privacy(data)
+        prepared = self._prepare(data, rng, privacy)
+        prepared_seconds = time.perf_counter() - start
+        session = FitSession(
+            self._fit_plan(prepared, privacy), device=device, autocast=autocast, rng=rng,
+            privacy=privacy, callbacks=callbacks, max_time=self.max_time, verbose=self.verbose,
+            checkpoints=store, checkpoint_every=self.checkpoint_every,
+            resume=None if checkpoint is None else (checkpoint.state, checkpoint.tensors),
+        )  # fmt: skip
+        result = session.run()
+        learned = self._learned(prepared, result)
+        learned.update({f"{name}_": module for name, module in result.networks.items()})
+        learned.update(self._privacy_learned(privacy))
+        total = time.perf_counter() - start
+        learned.update(
+            loss_history_=result.history, autocast_=autocast,
+            timings_=self._timings(result, prepared_seconds, total, data),
+        )  # fmt: skip
+        return learned
+
+    def _timings(self, result: SessionResult, preparation: float, total: float, data: Any):
+        """One schema for every family: seconds of preparation, training and the whole fit,
+        the epochs run and the training throughput in records per second."""
+        records = len(result.history) * self._steps_per_epoch(data) * self._batch_size(data)
+        return {
+            "preparation": preparation,
+            "training": result.seconds,
+            "total": total,
+            "epochs": int(result.epochs_run),
+            "records_per_second": records / max(result.seconds, 1e-9),
+        }
+
+    def _validate_shared(self) -> None:
+        check_device(self.device)
+        check_max_time(self.max_time)
+        check_int("checkpoint_every", self.checkpoint_every, minimum=1)
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, str | PathLike):
+            raise InvalidParameterError(
+                f"checkpoint_dir must be None or a directory path, got {self.checkpoint_dir!r}."
+            )
+        self._privacy_config()  # type check
+
+    # -- checkpoints -----------------------------------------------------------------------------
+    def _checkpoint_to_resume(self, resume: bool):
+        from synthgan.io.checkpoints import checkpoint_path, read_checkpoint
+
+        if self.checkpoint_dir is None:
+            if resume:
+                raise InvalidParameterError(
+                    "resume=True needs checkpoint_dir: the directory the interrupted fit wrote "
+                    "its checkpoints to."
+                )
+            return None
+        if not resume:
+            path = checkpoint_path(self.checkpoint_dir)
+            if path.exists():
+                raise CheckpointError(
+                    f"{path} holds the checkpoint of an earlier fit. Pass resume=True (synthgan "
+                    "fit --resume) to continue it, or remove it or choose an empty "
+                    "checkpoint_dir to start again."
+                )
+            return None
+        checkpoint = read_checkpoint(self.checkpoint_dir)
+        checkpoint.check_matches(self.model_kind, _params_for_file(self.get_params(deep=False)))
+        return checkpoint
+
+    def _checkpoint_store(self, data: Any, checkpoint, initial_rng: Mapping[str, Any]):
+        if self.checkpoint_dir is None:
+            return None
+        from synthgan.io.checkpoints import CheckpointFile
+
+        fingerprint = self._fingerprint(data)
+        if checkpoint is not None:
+            checkpoint.check_data(fingerprint)
+        return CheckpointFile(
+            self.checkpoint_dir, model_kind=self.model_kind, fingerprint=fingerprint,
+            params=_params_for_file(self.get_params(deep=False)), initial_rng=initial_rng,
+        )  # fmt: skip
+
+    # -- privacy ---------------------------------------------------------------------------------
+    def _privacy_config(self):
+        from synthgan.privacy.config import PrivacyConfig
+
+        if self.privacy is None or isinstance(self.privacy, PrivacyConfig):
+            return self.privacy
+        if isinstance(self.privacy, Mapping):
+            return PrivacyConfig.from_dict(dict(self.privacy))
+        raise InvalidParameterError(
+            f"privacy must be a synthgan.PrivacyConfig, a dict of its fields or None, got "
+            f"{type(self.privacy).__name__} ({self.privacy!r})."
+        )
+
+    def _plan_privacy(self, data: Any):
+        """DP-SGD planned for this fit (σ calibrated here, before any release), or None."""
+        config = self._privacy_config()
+        if config is None:
+            return None
+        from synthgan.privacy.training import DPSGDTraining
+
+        resolved = config.validate(self._n_records(data))
+        steps = self.epochs * self._steps_per_epoch(data) * getattr(self, "discriminator_steps", 1)
+        return DPSGDTraining(
+            resolved, n_records=self._n_records(data), batch_size=self._batch_size(data),
+            steps=steps, preprocessing=self._preprocessing_cost(data, resolved),
+            records=self._records,
+        )  # fmt: skip
+
+    def _privacy_learned(self, privacy) -> dict[str, Any]:
+        if privacy is None:
+            return {"privacy_spent_": None, "privacy_state_": None}
+        return {
+            "privacy_spent_": privacy.spent(self._privacy_notes(privacy)),
+            "privacy_state_": privacy.state_dict(),
+        }
+
+    # -- family hooks ----------------------------------------------------------------------------
     @abstractmethod
-    def _get_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        """Return ``(json_state, tensors)`` describing everything learned by ``fit``."""
+    def _validate_params(self) -> None:
+        """Check the family's hyperparameters (the shared ones are checked by the template)."""
 
     @abstractmethod
+    def _n_records(self, data: Any) -> int:
+        """Training records in ``data`` (rows, images, pairs)."""
+
+    @abstractmethod
+    def _batch_size(self, data: Any) -> int:
+        """The batch size used on ``data`` (the expected real batch under DP)."""
+
+    def _steps_per_epoch(self, data: Any) -> int:
+        return max(1, self._n_records(data) // self._batch_size(data))
+
+    def _preprocessing_cost(self, data: Any, resolved) -> tuple[float, float]:
+        """The (ε, δ) the family's DP preprocessing will release (none by default)."""
+        return 0.0, 0.0
+
+    def _privacy_notes(self, privacy) -> tuple[str, ...]:
+        """Plain-language lines for the privacy report (what is public, what is saved)."""
+        return ()
+
+    @abstractmethod
+    def _fingerprint(self, data: Any) -> str:
+        """A digest of the training data: a checkpoint of other data is refused."""
+
+    @abstractmethod
+    def _prepare(self, data: Any, rng: np.random.Generator, privacy) -> Any:
+        """Fit encoders and release what DP needs (recorded on ``privacy``)."""
+
+    @abstractmethod
+    def _fit_plan(self, prepared: Any, privacy) -> FitPlan:
+        """The networks, the step model and the loop's schedule."""
+
+    @abstractmethod
+    def _learned(self, prepared: Any, result: SessionResult) -> dict[str, Any]:
+        """The family's learned attributes (the kept networks are added by the template)."""
+
+    def _on_learned(self) -> None:
+        """Recompute derived, unsaved helpers after a fit or a load."""
+
+    @abstractmethod
+    def _family_state(self) -> dict[str, Any]:
+        """The family's learned non-tensor state as JSON (kept networks are saved generically)."""
+
+    @abstractmethod
+    def _set_family_state(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`_family_state` on a fresh instance."""
+
+    @abstractmethod
+    def _empty_networks(self) -> dict[str, torch.nn.Module]:
+        """The kept networks, freshly built from the restored family state, to load weights."""
+
+    # -- generic state ---------------------------------------------------------------------------
+    def _get_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """``(json_state, tensors)``: the family's state, history, timings, privacy, networks."""
+        state = {
+            **self._family_state(),
+            "loss_history": self.loss_history_.to_dict(orient="list"),
+            "timings": self.timings_,
+            "autocast": self.autocast_,
+        }
+        if getattr(self, "privacy_spent_", None) is not None:
+            state["privacy"] = {
+                "spent": self.privacy_spent_.to_dict(),
+                "accountant": self.privacy_state_,
+            }
+        tensors = {
+            f"{name}.{key}": value.detach().cpu().contiguous()
+            for name in self._kept_networks
+            for key, value in getattr(self, f"{name}_").state_dict().items()
+        }
+        return state, tensors
+
     def _set_state(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
         """Restore what :meth:`_get_state` returned onto a freshly constructed instance."""
+        from synthgan.privacy.accounting import PrivacySpent
+
+        self._set_family_state(state)
+        self.loss_history_ = pd.DataFrame(state["loss_history"])
+        self.timings_ = dict(state["timings"])
+        self.autocast_ = bool(state["autocast"])
+        privacy = state.get("privacy")  # absent from files of models fitted without privacy
+        self.privacy_spent_ = None if privacy is None else PrivacySpent.from_dict(privacy["spent"])
+        self.privacy_state_ = None if privacy is None else dict(privacy["accountant"])
+        device = resolve_device(self.device, loading=True)
+        for name, module in self._empty_networks().items():
+            prefix = f"{name}."
+            weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+            module.load_state_dict(weights, strict=True)
+            setattr(self, f"{name}_", module.to(device).eval())
+        self._on_learned()
+
+    def _sampling_device(self) -> torch.device:
+        return next(getattr(self, f"{self._kept_networks[0]}_").parameters()).device
 
     # -- persistence ----------------------------------------------------------------------------
     def save(self, path: str | PathLike[str], *, overwrite: bool = False) -> Path:
@@ -164,6 +428,21 @@ def load(path: str | PathLike[str]) -> BaseSynthesizer:
             "another synthgan version or was altered."
         ) from exc
     return model
+
+
+def data_digest(*arrays: np.ndarray | torch.Tensor | bytes | str) -> str:
+    """SHA-256 of the bytes of ``arrays`` (with their shapes and dtypes), for fingerprints."""
+    digest = hashlib.sha256()
+    for item in arrays:
+        if isinstance(item, str):
+            item = item.encode()
+        if isinstance(item, torch.Tensor):
+            item = item.detach().cpu().contiguous().numpy()
+        if isinstance(item, np.ndarray):
+            digest.update(f"{item.dtype}{item.shape}".encode())
+            item = np.ascontiguousarray(item).tobytes()
+        digest.update(item)
+    return digest.hexdigest()
 
 
 def _params_for_file(params: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 from sklearn.exceptions import NotFittedError
 
 __all__ = [
+    "CheckpointError",
     "DataValidationError",
+    "InvalidParameterError",
     "ModelFileError",
     "NotFittedError",
     "PrivacyBudgetError",
@@ -32,3 +34,15 @@ class ModelFileError(SynthganError, ValueError):
 
 class PrivacyBudgetError(SynthganError, ValueError):
     """The requested privacy budget cannot be met, or would be exceeded."""
+
+
+class InvalidParameterError(SynthganError, ValueError, TypeError):
+    """A hyperparameter or argument has the wrong type or value.
+
+    Both a ``ValueError`` and a ``TypeError`` (as scikit-learn's error of the same name), so that
+    ``epochs=2.0`` and ``epochs=0`` are caught by the same ``except`` whichever the family.
+    """
+
+
+class CheckpointError(SynthganError, ValueError):
+    """A checkpoint is damaged, foreign, or from another fit (other data or hyperparameters)."""

@@ -29,6 +29,9 @@ class Callback:
     def on_train_begin(self, trainer: GANTrainer) -> None:
         self.trainer = trainer
 
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Called before every epoch (``epoch`` counts from 0, also in a resumed fit)."""
+
     def on_step_end(self, step: int) -> None:
         """Called after every generator step (``step`` counts from 0 within the epoch)."""
 
@@ -66,6 +69,7 @@ class ProgressBar(Callback):
         super().on_train_begin(trainer)
         self._bar = tqdm(
             total=trainer.epochs,
+            initial=trainer.start_epoch,
             desc=self.description,
             unit="epoch",
             leave=True,
@@ -109,6 +113,14 @@ class EarlyStopping(Callback):
         self.monitor, self.patience, self.min_delta, self.mode = monitor, patience, min_delta, mode
         self.best = math.inf
         self.wait = 0
+
+    def state_dict(self) -> dict[str, float]:
+        """What a checkpoint keeps, so that a resumed fit stops where an uninterrupted one would."""
+        return {"best": None if math.isinf(self.best) else self.best, "wait": self.wait}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        best = state["best"]
+        self.best, self.wait = math.inf if best is None else float(best), int(state["wait"])
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:

@@ -42,6 +42,9 @@ class GANTrainer:
         Discriminator steps before each generator step.
     callbacks : sequence of Callback
         Extra callbacks, called after the built-in loss history (and progress bar).
+    start_epoch : int, default=0
+        Epochs already run (a resumed fit continues from here; the history should hold their
+        rows).
     verbose : bool, default=True
         Show a tqdm progress bar with the losses.
     description : str
@@ -64,8 +67,10 @@ class GANTrainer:
         callbacks: Sequence[Callback] = (),
         verbose: bool = True,
         description: str = "Training",
+        start_epoch: int = 0,
     ) -> None:
         self.epochs = epochs
+        self.start_epoch = start_epoch
         self.steps_per_epoch = steps_per_epoch
         self.n_critic = n_critic
         self.history = LossHistory()
@@ -79,7 +84,9 @@ class GANTrainer:
             callback.on_train_begin(self)
         logs: dict[str, float] = {}
         try:
-            for epoch in range(self.epochs):
+            for epoch in range(self.start_epoch, self.epochs):
+                for callback in self.callbacks:
+                    callback.on_epoch_begin(epoch)
                 logs = self._run_epoch(model)
                 for callback in self.callbacks:
                     callback.on_epoch_end(epoch, logs)

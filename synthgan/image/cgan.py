@@ -14,10 +14,12 @@ import numpy as np
 import torch
 
 from synthgan.base import register_model_kind
+from synthgan.core.params import check_int
 from synthgan.core.random import check_random_state
 from synthgan.exceptions import DataValidationError, PrivacyBudgetError
 from synthgan.image.data import ImageData
-from synthgan.image.dcgan import DCGANSynthesizer, _check_int
+from synthgan.image.dcgan import DCGANSynthesizer
+from synthgan.privacy.config import PrivacyConfig
 from synthgan.privacy.mechanisms import frequencies_from_counts
 
 __all__ = ["ConditionalGANSynthesizer"]
@@ -29,7 +31,8 @@ _CONDITIONINGS = ("projection", "concat")
 class ConditionalGANSynthesizer(DCGANSynthesizer):
     """Class-conditional DCGAN: ``fit(images, labels)``, then ``sample(n, labels=...)``.
 
-    Takes every parameter of :class:`~synthgan.image.dcgan.DCGANSynthesizer`, plus:
+    Takes every parameter of :class:`~synthgan.image.dcgan.DCGANSynthesizer` (same names and
+    defaults), plus:
 
     Parameters
     ----------
@@ -77,16 +80,65 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
         *,
         conditioning: str = "projection",
         embedding_dim: int = 10,
-        **kwargs: Any,
+        epochs: int = 25,
+        batch_size: int = 64,
+        latent_dim: int = 100,
+        generator_width: int = 64,
+        discriminator_width: int = 64,
+        generator_lr: float = 2e-4,
+        discriminator_lr: float = 2e-4,
+        betas: Sequence[float] = (0.5, 0.999),
+        loss: str = "non_saturating",
+        generator_norm: str = "batch",
+        discriminator_norm: str | None = None,
+        spectral_norm: bool = False,
+        label_smoothing: float = 0.0,
+        diff_augment: str | None = None,
+        ema_decay: float | None = 0.999,
+        discriminator_steps: int = 1,
+        mode_seeking: float = 0.0,
+        autocast: bool | str = "auto",
+        max_time: float | None = None,
+        monitor_diversity: bool = True,
+        privacy: PrivacyConfig | Mapping[str, Any] | None = None,
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
+        device: str = "auto",
+        n_threads: int | None = None,
+        random_state: int | np.random.Generator | None = None,
+        verbose: bool = True,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            epochs=epochs,
+            batch_size=batch_size,
+            latent_dim=latent_dim,
+            generator_width=generator_width,
+            discriminator_width=discriminator_width,
+            generator_lr=generator_lr,
+            discriminator_lr=discriminator_lr,
+            betas=betas,
+            loss=loss,
+            generator_norm=generator_norm,
+            discriminator_norm=discriminator_norm,
+            spectral_norm=spectral_norm,
+            label_smoothing=label_smoothing,
+            diff_augment=diff_augment,
+            ema_decay=ema_decay,
+            discriminator_steps=discriminator_steps,
+            mode_seeking=mode_seeking,
+            autocast=autocast,
+            max_time=max_time,
+            monitor_diversity=monitor_diversity,
+            privacy=privacy,
+            checkpoint_dir=checkpoint_dir,
+            checkpoint_every=checkpoint_every,
+            device=device,
+            n_threads=n_threads,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.conditioning = conditioning
         self.embedding_dim = embedding_dim
-
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        # Parameters of both __init__ signatures (scikit-learn reads only the subclass one).
-        return sorted({*DCGANSynthesizer._get_param_names(), "conditioning", "embedding_dim"})
 
     # -- fit hooks -------------------------------------------------------------------------------
     def _with_classes(self, data: ImageData, classes) -> ImageData:
@@ -100,7 +152,7 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
             raise ValueError(
                 f"conditioning must be one of {list(_CONDITIONINGS)}, got {self.conditioning!r}."
             )
-        _check_int("embedding_dim", self.embedding_dim, minimum=1)
+        check_int("embedding_dim", self.embedding_dim, minimum=1)
 
     def _check_data(self, data: ImageData) -> None:
         if data.labels is None:
@@ -125,38 +177,38 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
     def _training_labels(self, data: ImageData) -> torch.Tensor:
         return data.labels
 
-    def _set_class_state(self, data: ImageData, counts: list[int] | None = None) -> None:
-        self.classes_ = list(data.classes)
-        if counts is None:
-            counts = [int(c) for c in torch.bincount(data.labels, minlength=data.n_classes)]
-        self.class_counts_ = list(counts)
-
-    def _class_release_epsilon(self, resolved) -> float:
+    def _preprocessing_cost(self, data: ImageData, resolved) -> tuple[float, float]:
         if not resolved.preprocessing_epsilon > 0:
             raise PrivacyBudgetError(
                 "preprocessing_epsilon_share is 0, but the conditional model releases its class "
                 "counts under differential privacy (they set the class frequencies of training "
                 "and sampling). Give a positive share (0.1 is the default)."
             )
-        return resolved.preprocessing_epsilon
+        return resolved.preprocessing_epsilon, 0.0
 
-    def _private_class_counts(self, data: ImageData, epsilon: float, rng):
+    def _class_counts(self, data: ImageData, rng, privacy) -> list[int]:
+        if privacy is None:
+            return [int(c) for c in torch.bincount(data.labels, minlength=data.n_classes)]
         from synthgan.image.private import CLASS_COUNTS, release_class_counts
 
+        epsilon = privacy.planned_preprocessing[0]
         counts, release = release_class_counts(data.labels, data.n_classes, epsilon, rng)
-        return counts, {CLASS_COUNTS: release}
+        privacy.record({CLASS_COUNTS: release})
+        return counts
+
+    def _class_state(self, prepared) -> dict[str, Any]:
+        return {"classes_": list(prepared.data.classes), "class_counts_": list(prepared.counts)}
 
     # -- sampling --------------------------------------------------------------------------------
     def sample(
         self,
         n: int | None = None,
+        *,
         labels: Sequence | Mapping | None = None,
         random_state: int | np.random.Generator | None = None,
-        *,
         output: str = "numpy",
-        return_labels: bool = False,
     ):
-        """Generate images, by class.
+        """Generate images, by class (:meth:`sample_with_labels` also returns the classes).
 
         Parameters
         ----------
@@ -170,22 +222,31 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
             Seed; the same seed gives the same images.
         output : {"numpy", "tensor"}, default="numpy"
             uint8 ``(n, H, W, C)`` array, or float32 ``(n, C, H, W)`` tensor in [0, 1].
-        return_labels : bool, default=False
-            Also return the class of every image (a numpy array of the original labels).
         """
+        return self.sample_with_labels(n, labels=labels, random_state=random_state,
+                                       output=output)[0]  # fmt: skip
+
+    def sample_with_labels(
+        self,
+        n: int | None = None,
+        *,
+        labels: Sequence | Mapping | None = None,
+        random_state: int | np.random.Generator | None = None,
+        output: str = "numpy",
+    ) -> tuple[Any, np.ndarray]:
+        """:meth:`sample`, returning ``(images, classes)``: the class of every image as a numpy
+        array of the original labels (the same images as :meth:`sample` for the same seed)."""
         self._check_fitted()
         rng = check_random_state(random_state)
         codes = self._codes(n, labels, rng)
         images = self._generate(len(codes), codes, rng, output)
-        if not return_labels:
-            return images
         return images, np.asarray([self.classes_[c] for c in codes])
 
     def _codes(self, n: int | None, labels, rng: np.random.Generator) -> np.ndarray:
         if labels is None:
             if n is None:
                 raise ValueError("Pass n (the number of images) or labels (their classes).")
-            _check_int("n", n, minimum=1)
+            check_int("n", n, minimum=1)
             weights = frequencies_from_counts(self.class_counts_)  # uniform if all are 0
             return rng.choice(len(self.classes_), size=n, p=weights)
         if isinstance(labels, Mapping):
@@ -218,13 +279,12 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
         return self._write_grid(path, images, nrow or per_class, overwrite)
 
     # -- persistence -----------------------------------------------------------------------------
-    def _get_state(self):
-        state, tensors = super()._get_state()
-        state.update(classes=self.classes_, class_counts=self.class_counts_)
-        return state, tensors
+    def _family_state(self) -> dict[str, Any]:
+        return {**super()._family_state(), "classes": self.classes_,
+                "class_counts": self.class_counts_}  # fmt: skip
 
-    def _set_state(self, state, tensors) -> None:
-        super()._set_state(state, tensors)
+    def _set_family_state(self, state: dict[str, Any]) -> None:
+        super()._set_family_state(state)
         self.classes_ = list(state["classes"])
         self.class_counts_ = [int(c) for c in state["class_counts"]]
 

@@ -1,42 +1,42 @@
 """DCGANSynthesizer: the deep convolutional GAN of Radford et al. (2016), with stability options.
 
-A thin estimator: it reads the images (:mod:`synthgan.image.data`), builds the networks
-(:mod:`synthgan.image.networks`) and hands an :class:`~synthgan.image.steps.ImageGANSteps` to
-the shared :class:`~synthgan.core.trainer.GANTrainer`. The conditional model
-(:class:`~synthgan.image.cgan.ConditionalGANSynthesizer`) is this class with labels.
+A thin estimator: it reads the images (:mod:`synthgan.image.data`) and describes the networks
+(:mod:`synthgan.image.networks`) and the steps (:class:`~synthgan.image.steps.ImageGANSteps`);
+the template fit of :mod:`synthgan.base` runs them in a :class:`~synthgan.core.session.FitSession`.
+The conditional model (:class:`~synthgan.image.cgan.ConditionalGANSynthesizer`) is this class
+with labels.
 """
 
 from __future__ import annotations
 
 import numbers
-import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 
-from synthgan.base import BaseSynthesizer, register_model_kind
-from synthgan.core.callbacks import TimeLimit, check_max_time
+from synthgan.base import BaseSynthesizer, data_digest, register_model_kind
+from synthgan.core.callbacks import Callback
 from synthgan.core.layers import available_norms2d
 from synthgan.core.losses import create_loss
-from synthgan.core.precision import resolve_autocast
+from synthgan.core.params import check_fraction, check_int, check_positive
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
-from synthgan.core.threads import thread_scope
-from synthgan.core.trainer import GANTrainer
+from synthgan.core.session import FitPlan, Network, TrainingContext
 from synthgan.image.augment import parse_policy
 from synthgan.image.data import ImageData, read_images, write_grid
 from synthgan.image.monitor import DiversityMonitor
 from synthgan.image.networks import ImageDiscriminator, ImageGenerator, ImageNetworkConfig
 from synthgan.image.steps import ImageGANSteps, ImageStepOptions, smoothed_loss
-from synthgan.privacy.accounting import PrivacySpent
 from synthgan.privacy.config import PrivacyConfig
 
 __all__ = ["DCGANSynthesizer"]
 
+_POSITIVE_INTS = ("epochs", "batch_size", "latent_dim", "generator_width",
+                  "discriminator_width", "discriminator_steps")  # fmt: skip
 _SAMPLE_CHUNK = 1024  # images generated per forward pass when sampling
 _MONITOR_IMAGES = 64  # real images per class kept as the diversity reference
 
@@ -115,8 +115,14 @@ class DCGANSynthesizer(BaseSynthesizer):
         the discriminator steps run in float32. A dict is read with ``PrivacyConfig.from_dict``.
         With a fixed ``random_state`` the noise is reproducible: keep the seed secret (or None)
         when publishing a model.
-    device : str, default="cpu"
-        Torch device for training and sampling.
+    checkpoint_dir : str, path or None, default=None
+        Write a checkpoint to this directory every ``checkpoint_every`` epochs (atomically
+        replacing the previous one); ``fit(..., resume=True)`` continues from it with the
+        result of an uninterrupted fit. As sensitive as the training data: keep it with them.
+    checkpoint_every : int, default=1
+        Epochs between checkpoints (the last epoch is always checkpointed).
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        Torch device for training and sampling; "auto" is the GPU when torch sees one.
     n_threads : int or None, default=None
         CPU threads for the fit; None uses the cores other processes leave idle when it starts
         (see :mod:`synthgan.core.threads` and ``n_threads_``).
@@ -134,7 +140,8 @@ class DCGANSynthesizer(BaseSynthesizer):
     loss_history_ : pandas.DataFrame
         One row per epoch: losses, mean scores, diversity figures, seconds.
     timings_ : dict
-        ``training`` seconds, ``images_per_second`` of training, and ``epochs`` run.
+        Seconds of ``preparation``, ``training`` and ``total``, the ``epochs`` run and
+        ``records_per_second`` (images per second) of training: the schema of every family.
     autocast_ : bool
         Whether bfloat16 was used; sampling uses the same precision, also after ``load``.
     n_threads_ : int
@@ -143,6 +150,8 @@ class DCGANSynthesizer(BaseSynthesizer):
         With ``privacy``: the (ε, δ) the whole fit spent, with its breakdown (``"DP-SGD"`` and,
         conditional, ``"preprocessing: class counts"``); unpacks as ``epsilon, delta``. None
         without. Saved with the model, with the accountant's state; see :meth:`privacy_report`.
+    privacy_state_ : dict or None
+        With ``privacy``: the accountant's state, saved with the model.
 
     Examples
     --------
@@ -156,6 +165,7 @@ class DCGANSynthesizer(BaseSynthesizer):
 
     model_kind = "dcgan"
     _fitted_attribute = "generator_"
+    _records = "images"
     _conditional = False
 
     def __init__(
@@ -182,7 +192,9 @@ class DCGANSynthesizer(BaseSynthesizer):
         max_time: float | None = None,
         monitor_diversity: bool = True,
         privacy: PrivacyConfig | Mapping[str, Any] | None = None,
-        device: str = "cpu",
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
+        device: str = "auto",
         n_threads: int | None = None,
         random_state: int | np.random.Generator | None = None,
         verbose: bool = True,
@@ -208,6 +220,8 @@ class DCGANSynthesizer(BaseSynthesizer):
         self.max_time = max_time
         self.monitor_diversity = monitor_diversity
         self.privacy = privacy
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -223,6 +237,8 @@ class DCGANSynthesizer(BaseSynthesizer):
         *,
         value_range: str = "auto",
         classes: Sequence | None = None,
+        callbacks: Sequence[Callback] | None = None,
+        resume: bool = False,
     ):
         """Learn the distribution of ``images``.
 
@@ -248,58 +264,98 @@ class DCGANSynthesizer(BaseSynthesizer):
             Required with ``privacy``, since the set of labels present in the data is itself
             private. Without it the classes are the labels seen. Ignored by the unconditional
             model.
+        callbacks : sequence of Callback, optional
+            Extra training-loop callbacks (for example
+            :class:`~synthgan.core.callbacks.EarlyStopping` on ``diversity``).
+        resume : bool, default=False
+            Continue the fit whose last complete checkpoint is in ``checkpoint_dir``.
 
         Returns
         -------
         self
         """
-        with thread_scope(self.n_threads) as threads:
-            self._fit(images, labels, value_range, classes)
-        self.n_threads_ = threads
-        return self
+        read = lambda: self._read(images, labels, value_range, classes)  # noqa: E731
+        return self._fit_template(read, callbacks=callbacks, resume=resume)
 
-    def _fit(self, images: Any, labels: Any, value_range: str, classes: Sequence | None):
-        self._validate_params()
-        privacy = self._privacy_config()
-        if privacy is not None and self._conditional and classes is None:
+    # -- the template's hooks (synthgan.base) ----------------------------------------------------
+    def _read(self, images: Any, labels: Any, value_range: str, classes: Sequence | None):
+        private = self._privacy_config() is not None
+        if private and self._conditional and classes is None:
             raise ValueError(
                 f"{type(self).__name__} with privacy needs the class list as public metadata: "
                 "fit(images, labels, classes=[...]). Reading it from the labels would publish "
                 "which classes occur in the private data (a class held by one image reveals "
                 "that image's presence)."
             )
-        data = read_images(
-            images, labels, value_range=value_range, detect_float_range=privacy is None
-        )
+        data = read_images(images, labels, value_range=value_range, detect_float_range=not private)
         data = self._with_classes(data, classes)
         self._check_data(data)
-        rng = check_random_state(self.random_state)
-        device = torch.device(self.device)
-        self.autocast_ = resolve_autocast(self.autocast, device)
-        config = self._network_config(data)
-        if privacy is not None:
-            return self._fit_private(privacy, config, data, rng, device)
-        start = time.perf_counter()
-        with torch_seed_scope(derive_seed(rng), device):
-            generator, history = self._train(config, data, rng, device)
-        seconds = time.perf_counter() - start
-        self.network_config_ = config
-        self.loss_history_ = history
-        self._set_class_state(data)
-        self.timings_ = self._timings(history, seconds, data.n_images)
-        self.privacy_spent_ = None
-        self._privacy_state = None
-        self.generator_ = generator.eval()
-        return self
+        return data
 
-    def _timings(self, history: pd.DataFrame, seconds: float, n_images: int) -> dict[str, Any]:
-        epochs_run = len(history)
-        steps = epochs_run * self._steps_per_epoch(n_images)
-        return {
-            "training": seconds,
-            "epochs": epochs_run,
-            "images_per_second": steps * self._batch(n_images) / max(seconds, 1e-9),
-        }
+    def _n_records(self, data: ImageData) -> int:
+        return data.n_images
+
+    def _batch_size(self, data: ImageData) -> int:
+        return min(self.batch_size, data.n_images)
+
+    def _fingerprint(self, data: ImageData) -> str:
+        labels = b"" if data.labels is None else data.labels
+        return data_digest(data.images, labels, repr(list(data.classes or ())))
+
+    def _prepare(self, data: ImageData, rng: np.random.Generator, privacy) -> _ImagePrepared:
+        counts = self._class_counts(data, rng, privacy)
+        labels = self._training_labels(data)
+        monitor = None if privacy is not None else self._monitor(data, labels, rng)
+        return _ImagePrepared(data, self._network_config(data), counts, monitor)
+
+    def _class_counts(self, data: ImageData, rng, privacy) -> list[int] | None:
+        """Hook: the conditional model's class counts (DP-released under privacy)."""
+        return None
+
+    def _fit_plan(self, prepared: _ImagePrepared, privacy) -> FitPlan:
+        name = type(self).__name__.removesuffix("Synthesizer")
+        if privacy is not None:
+            name = f"DP-{name} ε={privacy.resolved.target_epsilon:g}"
+        return FitPlan(
+            networks=lambda: self._networks(prepared.config, privacy is not None),
+            steps=lambda context: self._steps(context, prepared, privacy is not None),
+            epochs=self.epochs,
+            steps_per_epoch=self._steps_per_epoch(prepared.data),
+            n_critic=self.discriminator_steps,
+            description=name,
+        )
+
+    def _networks(self, config: ImageNetworkConfig, private: bool) -> list[Network]:
+        discriminator = ImageDiscriminator(config)
+        if private:
+            from synthgan.image.private import without_inplace
+
+            discriminator = without_inplace(discriminator)
+        # Opacus' hooks refuse spectral norm's buffers; torch.func handles them.
+        sampler = "functional" if self.spectral_norm else "hooks"
+        return [
+            Network("generator", ImageGenerator(config), self._adam(self.generator_lr),
+                    average=self.ema_decay, kept=True),
+            Network("discriminator", discriminator, self._adam(self.discriminator_lr),
+                    reads_real=True, private_options={"grad_sampler": sampler}),
+        ]  # fmt: skip
+
+    def _steps(self, context: TrainingContext, prepared: _ImagePrepared, private: bool):
+        data = (prepared.data.images, self._training_labels(prepared.data))
+        options = self._step_options(prepared.data)
+        if not private:
+            return ImageGANSteps(context, data, self._loss(), options, prepared.monitor)
+        from synthgan.image.private import PrivateImageGANSteps
+
+        weights = None if prepared.counts is None else np.asarray(prepared.counts, dtype=float)
+        return PrivateImageGANSteps(context, data, self._loss(), options, class_weights=weights)
+
+    def _learned(self, prepared: _ImagePrepared, result) -> dict[str, Any]:
+        return {"network_config_": prepared.config, **self._class_state(prepared)}
+
+    def _class_state(self, prepared: _ImagePrepared) -> dict[str, Any]:
+        """Hook: the conditional model's classes and counts (none here)."""
+        return {}
 
     def _network_config(self, data: ImageData) -> ImageNetworkConfig:
         return ImageNetworkConfig(
@@ -333,129 +389,25 @@ class DCGANSynthesizer(BaseSynthesizer):
     def _training_labels(self, data: ImageData) -> torch.Tensor | None:
         return None
 
-    def _batch(self, n_images: int) -> int:
-        return min(self.batch_size, n_images)
+    def _steps_per_epoch(self, data: ImageData) -> int:
+        return max(1, data.n_images // self._batch_size(data))
 
-    def _steps_per_epoch(self, n_images: int) -> int:
-        return max(1, n_images // self._batch(n_images))
-
-    def _train(self, config, data: ImageData, rng, device):
-        generator = ImageGenerator(config).to(device)
-        discriminator = ImageDiscriminator(config).to(device)
-        optimizers = (self._adam(generator, self.generator_lr),
-                      self._adam(discriminator, self.discriminator_lr))  # fmt: skip
-        labels = self._training_labels(data)
-        steps = ImageGANSteps(
-            generator, discriminator, (data.images, labels), self._loss(), optimizers,
-            self._step_options(data), rng, self._monitor(data, labels, rng),
-        )  # fmt: skip
-        trainer = self._trainer(data, type(self).__name__.removesuffix("Synthesizer"))
-        generator.train()
-        discriminator.train()
-        history = trainer.fit(steps).to_frame()
-        return steps.final_generator(), history
-
-    def _adam(self, module: torch.nn.Module, lr: float) -> torch.optim.Adam:
-        return torch.optim.Adam(module.parameters(), lr=lr, betas=tuple(self.betas))
+    def _adam(self, lr: float):
+        betas = tuple(self.betas)
+        return lambda module: torch.optim.Adam(module.parameters(), lr=lr, betas=betas)
 
     def _loss(self):
         return smoothed_loss(create_loss(self.loss), self.label_smoothing)
 
     def _step_options(self, data: ImageData) -> ImageStepOptions:
         return ImageStepOptions(
-            batch_size=self._batch(data.n_images),
+            batch_size=self._batch_size(data),
             latent_dim=self.latent_dim,
             augment=parse_policy(self.diff_augment),
-            autocast=self.autocast_,
-            ema_decay=self.ema_decay,
             mode_seeking=float(self.mode_seeking),
         )
 
-    def _trainer(self, data: ImageData, description: str) -> GANTrainer:
-        return GANTrainer(
-            epochs=self.epochs,
-            steps_per_epoch=self._steps_per_epoch(data.n_images),
-            n_critic=self.discriminator_steps,
-            callbacks=[TimeLimit(self.max_time)] if self.max_time is not None else [],
-            verbose=self.verbose,
-            description=description,
-        )
-
-    # -- differential privacy --------------------------------------------------------------------
-    def _fit_private(self, privacy: PrivacyConfig, config, data: ImageData, rng, device):
-        from synthgan.image import private  # imports Opacus (seconds): only in DP mode
-
-        resolved = privacy.validate(data.n_images)
-        class_epsilon = self._class_release_epsilon(resolved)
-        plan = private.plan_private_training(
-            resolved,
-            n_images=data.n_images,
-            batch_size=self._batch(data.n_images),
-            steps=self.epochs * self._steps_per_epoch(data.n_images) * self.discriminator_steps,
-            preprocessing_epsilon=class_epsilon,
-        )  # fails here, before anything is released, when the budget cannot cover the steps
-        start = time.perf_counter()
-        counts, releases = self._private_class_counts(data, class_epsilon, rng)
-        with torch_seed_scope(derive_seed(rng), device):
-            generator, history, critic = self._train_private(
-                config, data, rng, device, resolved, plan, counts
-            )
-        seconds = time.perf_counter() - start
-        self.network_config_ = config
-        self.loss_history_ = history
-        self._set_class_state(data, counts)
-        self.timings_ = self._timings(history, seconds, data.n_images)
-        self.privacy_spent_ = critic.privacy_spent(
-            resolved.target_delta,
-            {name: release.cost for name, release in releases.items()},
-            target_epsilon=resolved.target_epsilon,
-            notes=self._privacy_notes(resolved, plan, critic.steps_taken),
-        )
-        self._privacy_state = critic.state_dict()
-        self.generator_ = generator.eval()
-        return self
-
-    def _class_release_epsilon(self, resolved) -> float:
-        """Hook: the ε the conditional model spends on its class counts (none here)."""
-        return 0.0
-
-    def _private_class_counts(self, data: ImageData, epsilon: float, rng):
-        """Hook: the conditional model's DP class counts and their release (none here)."""
-        return None, {}
-
-    def _train_private(self, config, data: ImageData, rng, device, resolved, plan, counts):
-        from synthgan.image.private import PrivateImageGANSteps, without_inplace
-        from synthgan.privacy.engine import PrivateCritic
-
-        generator = ImageGenerator(config).to(device)
-        discriminator = without_inplace(ImageDiscriminator(config).to(device)).train()
-        critic = PrivateCritic(
-            discriminator,
-            self._adam(discriminator, self.discriminator_lr),
-            n_records=data.n_images,
-            sample_rate=plan.sample_rate,
-            noise_multiplier=plan.noise_multiplier,
-            max_grad_norm=resolved.max_grad_norm,
-            max_steps=plan.steps,
-            accountant=resolved.accountant,
-            generator=torch.Generator(device=device).manual_seed(derive_seed(rng)),
-            # Opacus' hooks refuse spectral norm's buffers; torch.func handles them.
-            grad_sampler="functional" if self.spectral_norm else "hooks",
-        )
-        steps = PrivateImageGANSteps(
-            generator, critic, (data.images, self._training_labels(data)), self._loss(),
-            self._adam(generator, self.generator_lr), self._step_options(data), rng,
-            sampling=torch.Generator().manual_seed(derive_seed(rng)),
-            class_weights=None if counts is None else np.asarray(counts, dtype=float),
-        )  # fmt: skip
-        name = type(self).__name__.removesuffix("Synthesizer")
-        trainer = self._trainer(data, f"DP-{name} ε={resolved.target_epsilon:g}")
-        generator.train()
-        history = trainer.fit(steps).to_frame()
-        critic.to_standard_module()
-        return steps.final_generator(), history, critic
-
-    def _privacy_notes(self, resolved, plan, steps_taken: int) -> tuple[str, ...]:
+    def _privacy_notes(self, privacy) -> tuple[str, ...]:
         public = (
             "the number of training images (it sets the sampling rate, as in Opacus), the "
             "image size and channels (the array's shape), the pixel value range (given, or "
@@ -464,30 +416,19 @@ class DCGANSynthesizer(BaseSynthesizer):
         if self._conditional:
             public += " and the class list (given as classes=)"
         notes = [
-            resolved.delta_note(),
             f"Treated as public, not charged: {public}.",
             "Saved with the model: the generator's weights, the network sizes, "
             + ("the noisy class counts, " if self._conditional else "")
             + "this accounting and figures of generated images; no real image and no "
             "statistic of real images outside the releases above.",
         ]
-        if steps_taken < plan.steps:
+        if privacy.steps_taken < privacy.steps:
             notes.append(
-                f"Training stopped after {steps_taken} of the {plan.steps} planned "
+                f"Training stopped after {privacy.steps_taken} of the {privacy.steps} planned "
                 "discriminator steps (max_time): the noise was calibrated for all of them, so "
                 "the ε above, of the steps taken, is below the target."
             )
         return tuple(notes)
-
-    def _privacy_config(self) -> PrivacyConfig | None:
-        if self.privacy is None or isinstance(self.privacy, PrivacyConfig):
-            return self.privacy
-        if isinstance(self.privacy, Mapping):
-            return PrivacyConfig.from_dict(dict(self.privacy))
-        raise TypeError(
-            f"privacy must be a synthgan.PrivacyConfig, a dict of its fields or None, got "
-            f"{type(self.privacy).__name__} ({self.privacy!r})."
-        )
 
     def _monitor(self, data: ImageData, labels, rng) -> DiversityMonitor | None:
         if not self.monitor_diversity:
@@ -499,18 +440,12 @@ class DCGANSynthesizer(BaseSynthesizer):
         chosen = None if labels is None else labels[index]
         return DiversityMonitor.from_real(images, chosen, per_class=_MONITOR_IMAGES)
 
-    def _set_class_state(self, data: ImageData, counts: list[int] | None = None) -> None:
-        """Hook: the conditional model stores its classes (and DP counts, when given)."""
-
     # -- parameter checks ------------------------------------------------------------------------
     def _validate_params(self) -> None:
-        for name in ("epochs", "batch_size", "latent_dim", "generator_width"):
-            _check_int(name, getattr(self, name), minimum=1)
-        for name in ("discriminator_width", "discriminator_steps"):
-            _check_int(name, getattr(self, name), minimum=1)
+        for name in _POSITIVE_INTS:
+            check_int(name, getattr(self, name), minimum=1)
         for name in ("generator_lr", "discriminator_lr"):
-            if not (isinstance(getattr(self, name), numbers.Real) and getattr(self, name) > 0):
-                raise ValueError(f"{name} must be a number > 0, got {getattr(self, name)!r}.")
+            check_positive(name, getattr(self, name))
         if len(tuple(self.betas)) != 2:
             raise ValueError(f"betas must be a pair of floats, got {self.betas!r}.")
         for name in ("generator_norm", "discriminator_norm"):
@@ -523,11 +458,7 @@ class DCGANSynthesizer(BaseSynthesizer):
             raise ValueError(f"mode_seeking must be a number >= 0, got {self.mode_seeking!r}.")
         if not (isinstance(self.label_smoothing, numbers.Real) and 0 <= self.label_smoothing < 1):
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}.")
-        if self.ema_decay is not None and not (
-            isinstance(self.ema_decay, numbers.Real) and 0 < self.ema_decay < 1
-        ):
-            raise ValueError(f"ema_decay must be None or in (0, 1), got {self.ema_decay!r}.")
-        check_max_time(self.max_time)
+        check_fraction("ema_decay", self.ema_decay, optional=True)
         loss = self._loss()  # loss name and pairing
         parse_policy(self.diff_augment)
         if self._privacy_config() is not None:
@@ -555,8 +486,8 @@ class DCGANSynthesizer(BaseSynthesizer):
     def sample(
         self,
         n: int,
-        random_state: int | np.random.Generator | None = None,
         *,
+        random_state: int | np.random.Generator | None = None,
         output: str = "numpy",
     ) -> np.ndarray | torch.Tensor:
         """Generate ``n`` images.
@@ -572,14 +503,14 @@ class DCGANSynthesizer(BaseSynthesizer):
             ``(n, C, H, W)`` in [0, 1].
         """
         self._check_fitted()
-        _check_int("n", n, minimum=1)
+        check_int("n", n, minimum=1)
         return self._generate(n, None, random_state, output)
 
     def _generate(self, n: int, codes: np.ndarray | None, random_state, output: str):
         if output not in ("numpy", "tensor"):
             raise ValueError(f"output must be 'numpy' or 'tensor', got {output!r}.")
         rng = check_random_state(random_state)
-        device = torch.device(self.device)
+        device = self._sampling_device()
         chunks = []
         with torch_seed_scope(derive_seed(rng), device), torch.inference_mode():
             for lo in range(0, n, _SAMPLE_CHUNK):
@@ -620,40 +551,21 @@ class DCGANSynthesizer(BaseSynthesizer):
     # ------------------------------------------------------------------------------------------
     # persistence
     # ------------------------------------------------------------------------------------------
-    def _get_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        state = {
-            "network_config": self.network_config_.to_json(),
-            "autocast": self.autocast_,
-            "loss_history": self.loss_history_.to_dict(orient="list"),
-            "timings": self.timings_,
-        }
-        if getattr(self, "privacy_spent_", None) is not None:
-            state["privacy"] = {
-                "spent": self.privacy_spent_.to_dict(),
-                "accountant": self._privacy_state,
-            }
-        tensors = {
-            f"generator.{k}": v.detach().cpu().contiguous()
-            for k, v in self.generator_.state_dict().items()
-        }
-        return state, tensors
+    def _family_state(self) -> dict[str, Any]:
+        return {"network_config": self.network_config_.to_json()}
 
-    def _set_state(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
-        config = ImageNetworkConfig.from_json(state["network_config"])
-        generator = ImageGenerator(config)
-        prefix = "generator."
-        weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-        generator.load_state_dict(weights)
-        self.network_config_ = config
-        self.autocast_ = bool(state["autocast"])
-        self.loss_history_ = pd.DataFrame(state["loss_history"])
-        self.timings_ = dict(state["timings"])
-        privacy = state.get("privacy")  # absent from files of models fitted without privacy
-        self.privacy_spent_ = None if privacy is None else PrivacySpent.from_dict(privacy["spent"])
-        self._privacy_state = None if privacy is None else dict(privacy["accountant"])
-        self.generator_ = generator.to(torch.device(self.device)).eval()
+    def _set_family_state(self, state: dict[str, Any]) -> None:
+        self.network_config_ = ImageNetworkConfig.from_json(state["network_config"])
+
+    def _empty_networks(self) -> dict[str, torch.nn.Module]:
+        return {"generator": ImageGenerator(self.network_config_)}
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+@dataclass(frozen=True)
+class _ImagePrepared:
+    """The images as read, the network sizes, the class counts and the diversity monitor."""
+
+    data: ImageData
+    config: ImageNetworkConfig
+    counts: list[int] | None
+    monitor: DiversityMonitor | None

@@ -32,92 +32,25 @@ The discriminator must not normalise across images (no BatchNorm, checked by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from synthgan.core.losses import AdversarialLoss
-from synthgan.exceptions import PrivacyBudgetError
+from synthgan.core.session import TrainingContext
 from synthgan.image.augment import diff_augment
 from synthgan.image.steps import ImageGANSteps, ImageStepOptions
-from synthgan.privacy.accounting import plan_dp_sgd
-from synthgan.privacy.config import ResolvedPrivacy
 from synthgan.privacy.engine import PrivateCritic, poisson_batch
 from synthgan.privacy.mechanisms import Release, frequencies_from_counts, noisy_counts
 
 __all__ = [
     "CLASS_COUNTS",
-    "ImageDPPlan",
     "PrivateImageGANSteps",
-    "plan_private_training",
     "release_class_counts",
     "without_inplace",
 ]
 
 CLASS_COUNTS = "preprocessing: class counts"  # the release's name in privacy_spent_.breakdown
-
-
-@dataclass(frozen=True)
-class ImageDPPlan:
-    """DP-SGD's settings, fixed before training.
-
-    Attributes
-    ----------
-    sample_rate : float
-        Poisson rate q: the expected batch is ``q · n = batch_size`` images.
-    steps : int
-        Discriminator steps planned (epochs × steps per epoch × discriminator steps).
-    noise_multiplier : float
-        σ, calibrated so that ``steps`` steps spend at most ``epsilon``.
-    epsilon, delta : float
-        DP-SGD's share of the budget.
-    """
-
-    sample_rate: float
-    steps: int
-    noise_multiplier: float
-    epsilon: float
-    delta: float
-
-
-def plan_private_training(
-    resolved: ResolvedPrivacy,
-    *,
-    n_images: int,
-    batch_size: int,
-    steps: int,
-    preprocessing_epsilon: float,
-) -> ImageDPPlan:
-    """Calibrate σ for ``steps`` discriminator steps on what preprocessing leaves of the budget.
-
-    Raises
-    ------
-    PrivacyBudgetError
-        The budget cannot cover the planned steps (the message gives the numbers and what to
-        change); raised before any image is read for training.
-    """
-    sample_rate = batch_size / n_images
-    epsilon, delta = resolved.dp_sgd_budget(preprocessing_epsilon, 0.0)
-    try:
-        sigma = plan_dp_sgd(
-            epsilon, delta, sample_rate, steps, resolved.accountant,
-            noise_multiplier=resolved.noise_multiplier,
-        )  # fmt: skip
-    except PrivacyBudgetError as error:
-        share = (
-            f"ε={epsilon:.4g} of the target ε={resolved.target_epsilon:g} (the rest pays for "
-            "the class counts)"
-            if preprocessing_epsilon > 0
-            else f"the whole target ε={resolved.target_epsilon:g}"
-        )
-        raise PrivacyBudgetError(
-            f"DP-SGD gets {share} for {steps} discriminator steps on {n_images} images "
-            f"(batch_size={batch_size}): {error} Fewer epochs or discriminator_steps mean fewer "
-            "steps."
-        ) from None
-    return ImageDPPlan(sample_rate, steps, sigma, epsilon, delta)
 
 
 def release_class_counts(
@@ -152,37 +85,27 @@ class PrivateImageGANSteps(ImageGANSteps):
 
     Parameters
     ----------
-    generator : nn.Module
-        The generator.
-    critic : PrivateCritic
-        The discriminator wrapped for DP-SGD; ``critic.module`` is the discriminator.
+    context : TrainingContext
+        The session's networks; ``context.critics["discriminator"]`` is the discriminator
+        wrapped for DP-SGD. Poisson sampling draws from the context's ``poisson_sampling``
+        generator (CPU), fake labels from its numpy stream.
     data : (Tensor, Tensor or None)
         uint8 images ``(N, C, H, W)`` (on the CPU) and int64 labels ``(N,)`` or None.
     loss : AdversarialLoss
         Must be separable (``real_term`` and ``fake_term``).
-    opt_g : Optimizer
-        The generator's optimiser.
     options : ImageStepOptions
         ``batch_size`` is the number of generated images per step (the expected real batch).
-    rng : numpy Generator
-        Fake labels.
-    sampling : torch.Generator
-        Poisson sampling of the real images (CPU).
     class_weights : array or None
         Probabilities of the fake labels (from DP counts); None when unconditional.
     """
 
     def __init__(
         self,
-        generator: nn.Module,
-        critic: PrivateCritic,
+        context: TrainingContext,
         data: tuple[Tensor, Tensor | None],
         loss: AdversarialLoss,
-        opt_g: torch.optim.Optimizer,
         options: ImageStepOptions,
-        rng: np.random.Generator,
         *,
-        sampling: torch.Generator,
         class_weights: np.ndarray | None = None,
     ) -> None:
         if not loss.separable:
@@ -191,9 +114,9 @@ class PrivateImageGANSteps(ImageGANSteps):
                 "(AdversarialLoss.real_term / fake_term), which differential privacy needs: "
                 "the real term is clipped image by image. Every built-in loss has them."
             )
-        super().__init__(generator, critic.module, data, loss, (opt_g, critic.optimizer),
-                         options, rng, monitor=None)  # fmt: skip
-        self.critic, self.sampling = critic, sampling
+        super().__init__(context, data, loss, options, monitor=None)
+        self.critic: PrivateCritic = context.critics["discriminator"]
+        self.sampling = context.generator("poisson_sampling", device="cpu")
         self.n_images = int(self.images.shape[0])
         if (class_weights is None) != (self.labels is None):
             raise ValueError("class_weights are needed exactly when the images are labelled.")
@@ -244,6 +167,6 @@ class PrivateImageGANSteps(ImageGANSteps):
                 scores.append(self.critic.module(shown, fake_labels))
         # Generated images only: the real term's value describes the real batch, unreleased.
         return {
-            "discriminator_fake_loss": losses.fake,
+            "discriminator_fake_loss": float(losses.fake),
             "fake_score": float(scores[0].mean()),
         }

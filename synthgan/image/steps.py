@@ -9,8 +9,10 @@ generator forward pass (the DCGAN's own schedule computes it twice). Optional:
 * DiffAugment (Zhao et al. 2020) on every image the discriminator sees;
 * one-sided label smoothing (Salimans et al. 2016) with the non-saturating loss: real images get
   target ``1 - smoothing``;
-* bfloat16 autocast of both networks;
-* an exponential moving average of the generator's weights, used for sampling.
+* bfloat16 autocast of both networks (the session's precision).
+
+The session (:mod:`synthgan.core.session`) owns the networks, optimizers, weight averaging and
+the final generator.
 
 With differential privacy, :class:`synthgan.image.private.PrivateImageGANSteps` replaces the
 discriminator step (Poisson batches, per-image clipping and noise) and keeps the rest.
@@ -18,16 +20,16 @@ discriminator step (Poisson batches, per-image clipping and noise) and keeps the
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from synthgan.core.averaging import WeightAverage, recalibrate_batchnorm
 from synthgan.core.losses import AdversarialLoss
+from synthgan.core.session import TrainingContext
 from synthgan.image.augment import diff_augment
 from synthgan.image.monitor import DiversityMonitor
 
@@ -39,8 +41,6 @@ class ImageStepOptions:
     batch_size: int
     latent_dim: int
     augment: tuple[str, ...] = ()
-    autocast: bool = False
-    ema_decay: float | None = None
     mode_seeking: float = 0.0
 
 
@@ -76,42 +76,46 @@ def smoothed_loss(loss: AdversarialLoss, smoothing: float) -> AdversarialLoss:
 
 
 class ImageGANSteps:
-    """Holds the networks, optimisers and data of an image GAN; does one step at a time.
+    """The two steps of an image GAN on the session's ``generator`` and ``discriminator``.
 
     ``images`` are uint8 ``(N, C, H, W)``; ``labels`` int64 class codes or None.
     """
 
     def __init__(
         self,
-        generator: nn.Module,
-        discriminator: nn.Module,
+        context: TrainingContext,
         data: tuple[Tensor, Tensor | None],
         loss: AdversarialLoss,
-        optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
         options: ImageStepOptions,
-        rng: np.random.Generator,
         monitor: DiversityMonitor | None = None,
     ) -> None:
-        self.generator, self.discriminator = generator, discriminator
+        self.context = context
+        self.generator = context.modules["generator"]
+        self.discriminator = context.modules["discriminator"]
+        self.opt_g = context.optimizers["generator"]
+        self.opt_d = context.optimizers["discriminator"]
         self.images, self.labels = data
-        self.loss, self.options, self.rng, self.monitor = loss, options, rng, monitor
-        self.opt_g, self.opt_d = optimizers
+        self.loss, self.options, self.rng, self.monitor = loss, options, context.rng, monitor
         self._batch_dependent = any(
-            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in discriminator.modules()
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules()
         )
-        self.device = next(generator.parameters()).device
-        self.n_classes = getattr(generator.embedding, "num_embeddings", 0)
+        self.device = context.device
+        self.n_classes = getattr(self.generator.embedding, "num_embeddings", 0)
         self._order = np.empty(0, dtype=np.int64)
         self._cursor = 0
         self._cached: tuple[Tensor, Tensor | None, Tensor] | None = None
-        decay = options.ema_decay
-        self.average = WeightAverage(generator, decay) if decay is not None else None
+
+    # -- position (for checkpoints) --------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"order": self._order.tolist(), "cursor": self._cursor}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._order = np.asarray(state["order"], dtype=np.int64)
+        self._cursor = int(state["cursor"])
 
     # -- helpers ---------------------------------------------------------------------------------
     def _autocast(self):
-        if not self.options.autocast:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return self.context.precision()
 
     def _next_index(self) -> np.ndarray:
         """The next batch of a fresh shuffle every epoch (every image once per epoch)."""
@@ -189,8 +193,6 @@ class ImageGANSteps:
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
-        if self.average is not None:
-            self.average.update()
         return figures
 
     def _mode_seeking_ratio(self, fake: Tensor, labels: Tensor | None, noise: Tensor) -> Tensor:
@@ -229,28 +231,14 @@ class ImageGANSteps:
         with self._autocast():
             return self.generator(self._noise(n), labels).float()
 
-    def final_generator(self, calibration_batches: int = 20) -> nn.Module:
-        """The trained generator, or with ``ema_decay`` its weight average with BatchNorm
-        statistics re-estimated on ``calibration_batches`` batches of training-like inputs."""
-        if self.average is None:
-            return self.generator
+    def calibration_inputs(self, name: str, batches: int) -> list[tuple[Tensor, Tensor | None]]:
+        """Training-like generator inputs, ``(noise, labels)`` with uniformly drawn labels (no
+        real image), to re-estimate the averaged generator's BatchNorm statistics."""
         batch = self.options.batch_size
-        averaged = self.average.averaged
         inputs = []
-        for _ in range(calibration_batches):
+        for _ in range(batches):
             labels = None
             if self.n_classes:
                 labels = torch.randint(0, self.n_classes, (batch,), device=self.device)
             inputs.append((self._noise(batch), labels))
-        return recalibrate_batchnorm(_Pairs(averaged), inputs).module
-
-
-class _Pairs(nn.Module):
-    """Adapter: ``recalibrate_batchnorm`` feeds one object per batch; unpack (noise, labels)."""
-
-    def __init__(self, module: nn.Module) -> None:
-        super().__init__()
-        self.module = module
-
-    def forward(self, pair: tuple[Tensor, Tensor | None]) -> Tensor:
-        return self.module(*pair)
+        return inputs

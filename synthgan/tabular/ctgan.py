@@ -1,30 +1,23 @@
-"""CTGANSynthesizer: the conditional tabular GAN of Xu et al. (2019).
-
-A thin estimator that wires the table transformer, the conditional sampler and the networks
-into the shared :class:`~synthgan.core.trainer.GANTrainer`.
-"""
+"""CTGANSynthesizer: the conditional tabular GAN of Xu et al. (2019)."""
 
 from __future__ import annotations
 
-import numbers
-import time
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from synthgan.base import BaseSynthesizer, register_model_kind
-from synthgan.core.callbacks import TimeLimit, check_max_time
+from synthgan.base import BaseSynthesizer, data_digest, register_model_kind
+from synthgan.core.callbacks import Callback
 from synthgan.core.losses import create_loss
-from synthgan.core.precision import resolve_autocast
+from synthgan.core.params import check_int
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
-from synthgan.core.threads import thread_scope
-from synthgan.core.trainer import GANTrainer
+from synthgan.core.session import FitPlan, Network, TrainingContext
 from synthgan.exceptions import DataValidationError
-from synthgan.privacy.accounting import PrivacySpent
 from synthgan.privacy.config import PrivacyConfig
 from synthgan.tabular.conditions import ConditionPlan, plan_conditions
 from synthgan.tabular.networks import (
@@ -157,8 +150,18 @@ class CTGANSynthesizer(BaseSynthesizer):
         started (a wall-clock budget; a warning says how many epochs ran). With ``privacy``
         the noise is calibrated for every planned epoch, so stopping early spends less ε than
         the target (``privacy_spent_`` is what the steps taken spent).
-    device : str, default="cpu"
-        Torch device for training and sampling.
+    checkpoint_dir : str, path or None, default=None
+        Write a checkpoint (``checkpoint.synthgan``: networks, optimizers, averages, every RNG
+        state, the accountant, the history) to this directory after every
+        ``checkpoint_every`` epochs, replacing the previous one atomically; ``fit(...,
+        resume=True)`` continues from it, with the result of an uninterrupted fit. A directory
+        holding an earlier fit's checkpoint is refused unless resuming. A checkpoint is as
+        sensitive as the training data (it holds the fit's random states); keep it with the data.
+    checkpoint_every : int, default=1
+        Epochs between checkpoints (the last epoch is always checkpointed).
+    device : {"auto", "cpu", "cuda", "cuda:N"}, default="auto"
+        Torch device for training and sampling: "auto" is the GPU when torch sees one. A
+        model file fitted on a GPU loads on a machine without one (on the CPU, with a warning).
     n_threads : int or None, default=None
         CPU threads for the fit. None uses the cores that other processes leave idle when the
         fit starts (or ``OMP_NUM_THREADS``, or :func:`synthgan.core.threads.configure_threads`'s
@@ -184,10 +187,11 @@ class CTGANSynthesizer(BaseSynthesizer):
         Sizes of the networks.
     loss_history_ : pandas.DataFrame
         One row per epoch: epoch, discriminator_loss, generator_loss, seconds. With
-        ``privacy`` the discriminator loss is its fake-only term (with the fake-side penalty):
-        the real term is a statistic of the records that DP-SGD does not release.
+        ``privacy`` it is ``discriminator_fake_loss``, the fake-only term (with the fake-side
+        penalty): the real term is a statistic of the records that DP-SGD does not release.
     timings_ : dict
-        Seconds spent in ``transformer_fit``, ``transform``, ``training`` and ``total``.
+        The schema of every family: seconds of ``preparation`` (transformer fit and transform),
+        ``training`` and ``total``, the ``epochs`` run and ``records_per_second`` of training.
     autocast_ : bool
         Whether bfloat16 was used (``autocast`` resolved on the training device); sampling
         uses the same precision, also after ``load``.
@@ -197,6 +201,8 @@ class CTGANSynthesizer(BaseSynthesizer):
     privacy_spent_ : PrivacySpent or None
         With ``privacy``: the (ε, δ) the whole pipeline spent, with its breakdown by mechanism
         (unpacks as ``epsilon, delta``); None without. See :meth:`privacy_report`.
+    privacy_state_ : dict or None
+        With ``privacy``: the accountant's state (its history of steps), saved with the model.
 
     Examples
     --------
@@ -210,6 +216,7 @@ class CTGANSynthesizer(BaseSynthesizer):
 
     model_kind = "ctgan"
     _fitted_attribute = "generator_"
+    _records = "rows"
 
     def __init__(
         self,
@@ -246,7 +253,9 @@ class CTGANSynthesizer(BaseSynthesizer):
         dp_grid_modes: int = 10,
         dp_penalty: str = "fake",
         max_time: float | None = None,
-        device: str = "cpu",
+        checkpoint_dir: str | None = None,
+        checkpoint_every: int = 1,
+        device: str = "auto",
         n_threads: int | None = None,
         random_state: int | np.random.Generator | None = None,
         verbose: bool = True,
@@ -283,6 +292,8 @@ class CTGANSynthesizer(BaseSynthesizer):
         self.dp_grid_modes = dp_grid_modes
         self.dp_penalty = dp_penalty
         self.max_time = max_time
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_every = checkpoint_every
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -291,54 +302,102 @@ class CTGANSynthesizer(BaseSynthesizer):
     # ------------------------------------------------------------------------------------------
     # fit
     # ------------------------------------------------------------------------------------------
-    def fit(self, data: pd.DataFrame | str) -> CTGANSynthesizer:
+    def fit(
+        self,
+        data: pd.DataFrame | str,
+        *,
+        callbacks: Sequence[Callback] | None = None,
+        resume: bool = False,
+    ) -> CTGANSynthesizer:
         """Learn the distribution of ``data``.
 
         Parameters
         ----------
         data : pandas.DataFrame or path
             The training table, or a CSV / Parquet file to read with :func:`synthgan.io.read_table`.
+        callbacks : sequence of Callback, optional
+            Extra :class:`~synthgan.core.callbacks.Callback` objects called by the training loop
+            (for example :class:`~synthgan.core.callbacks.EarlyStopping` on a figure of
+            generated rows).
+        resume : bool, default=False
+            Continue the fit whose last complete checkpoint is in ``checkpoint_dir`` (same data
+            and hyperparameters, which are checked); the result equals an uninterrupted fit.
 
         Returns
         -------
         CTGANSynthesizer
             ``self``, fitted.
         """
-        with thread_scope(self.n_threads) as threads:
-            self._fit(data)
-        self.n_threads_ = threads
-        return self
+        return self._fit_template(lambda: self._read(data), callbacks=callbacks, resume=resume)
 
-    def _fit(self, data: pd.DataFrame | str) -> CTGANSynthesizer:
-        self._validate_params()
+    # -- the template's hooks (synthgan.base) ----------------------------------------------------
+    def _read(self, data: pd.DataFrame | str) -> _TableInput:
         df = as_frame(data)
-        if self._privacy_config() is not None:
-            return self._fit_private(df)
-        plans = plan_columns(
-            df,
-            discrete_columns=self.discrete_columns,
-            metadata=self.metadata,
-            high_cardinality_threshold=self.high_cardinality_threshold,
+        if self._privacy_config() is None:
+            plans = plan_columns(
+                df, discrete_columns=self.discrete_columns, metadata=self.metadata,
+                high_cardinality_threshold=self.high_cardinality_threshold,
+            )  # fmt: skip
+        else:  # public information only: reading the values for the plan would not be DP
+            from synthgan.tabular import private
+
+            plans = private.plan_private_columns(
+                df, discrete_columns=self.discrete_columns, metadata=self.metadata
+            )
+        return _TableInput(df, plans, self._effective_batch_size(len(df)))
+
+    def _n_records(self, data: _TableInput) -> int:
+        return len(data.frame)
+
+    def _batch_size(self, data: _TableInput) -> int:
+        return data.batch_size
+
+    def _fingerprint(self, data: _TableInput) -> str:
+        return frame_digest(data.frame)
+
+    def _preprocessing_cost(self, data: _TableInput, resolved) -> tuple[float, float]:
+        from synthgan.tabular import private
+
+        return private.preprocessing_cost(data.plans, resolved)
+
+    def _prepare(self, data: _TableInput, rng: np.random.Generator, privacy) -> _Prepared:
+        if privacy is None:
+            transformer = TableTransformer(
+                max_modes=self.max_modes, weight_threshold=self.weight_threshold,
+                mixture_max_rows=self.mixture_max_rows, max_categories=self.max_categories,
+            ).fit(data.frame, data.plans, rng)  # fmt: skip
+            matrix, codes = transformer.transform(data.frame, rng)
+            n_categories = [len(e.categories) for e in transformer.discrete_encoders_]
+            sampler = ConditionSampler(codes, n_categories, self.log_frequency)
+            kinds = {plan.name: plan.kind for plan in data.plans}
+            return _Prepared(transformer, matrix, codes, sampler, sampler.for_generation(), kinds,
+                             data.batch_size)  # fmt: skip
+        from synthgan.tabular import private
+
+        prep = private.fit_private_transformer(
+            data.frame, data.plans, privacy.resolved, rng, grid_modes=self.dp_grid_modes
         )
-        batch_size = self._effective_batch_size(len(df))
-        rng = check_random_state(self.random_state)
-        device = torch.device(self.device)
-        self.autocast_ = resolve_autocast(self.autocast, device)
+        privacy.record(prep.releases)
+        matrix, codes = prep.transformer.transform(data.frame, rng)
+        sampler = private.private_sampler(prep.transformer, self.log_frequency)
+        kinds = private.plan_kinds(data.plans)
+        return _Prepared(prep.transformer, matrix, codes, sampler, sampler, kinds, data.batch_size)
 
-        start = time.perf_counter()
-        transformer = TableTransformer(
-            max_modes=self.max_modes,
-            weight_threshold=self.weight_threshold,
-            mixture_max_rows=self.mixture_max_rows,
-            max_categories=self.max_categories,
-        ).fit(df, plans, rng)
-        fitted = time.perf_counter()
-        matrix, codes = transformer.transform(df, rng)
-        transformed = time.perf_counter()
+    def _fit_plan(self, prepared: _Prepared, privacy) -> FitPlan:
+        config = self._network_config(prepared.transformer)
+        private = privacy is not None
+        description = "CTGAN" if not private else f"DP-CTGAN ε={privacy.resolved.target_epsilon:g}"
+        return FitPlan(
+            networks=lambda: self._networks(config, private),
+            steps=lambda context: self._steps(context, prepared, private),
+            epochs=self.epochs,
+            steps_per_epoch=max(1, len(prepared.matrix) // prepared.batch_size),
+            n_critic=self.discriminator_steps,
+            description=description,
+        )
 
-        n_categories = [len(e.categories) for e in transformer.discrete_encoders_]
-        sampler = ConditionSampler(codes, n_categories, self.log_frequency)
-        config = TabularNetworkConfig(
+    def _network_config(self, transformer: TableTransformer) -> TabularNetworkConfig:
+        return TabularNetworkConfig(
             noise_dim=self.embedding_dim,
             condition_dim=transformer.span_table_.condition_width,
             data_dim=transformer.output_width,
@@ -346,213 +405,57 @@ class CTGANSynthesizer(BaseSynthesizer):
             discriminator_dim=tuple(self.discriminator_dim),
             pac=self._pac(),
         )
-        with torch_seed_scope(derive_seed(rng), device):
-            generator, history = self._train(
-                config, torch.as_tensor(matrix, device=device), sampler, transformer,
-                batch_size, rng,
-            )  # fmt: skip
-        end = time.perf_counter()
 
-        self.column_kinds_ = {plan.name: plan.kind for plan in plans}
-        self.transformer_ = transformer
-        self.sampler_ = sampler.for_generation()
-        self.network_config_ = config
-        self.loss_history_ = history
-        self.timings_ = {
-            "transformer_fit": fitted - start,
-            "transform": transformed - fitted,
-            "training": end - transformed,
-            "total": end - start,
-        }
-        self.generator_ = generator.eval()
-        self.privacy_spent_ = None
-        self._privacy_state = None
-        self._prepare_sampling()
-        return self
+    def _networks(self, config: TabularNetworkConfig, private: bool) -> list[Network]:
+        betas = tuple(self.betas)
+        sampler = "functional" if self.dp_penalty == "record" else "ghost"
+        return [
+            Network("generator", Generator(config), _adam(self.generator_lr, betas,
+                    self.generator_decay), average=self.ema_decay, kept=True),
+            Network("discriminator", Discriminator(config), _adam(self.discriminator_lr, betas,
+                    self.discriminator_decay, fused=not private), reads_real=True,
+                    private_options={"grad_sampler": sampler}),
+        ]  # fmt: skip
 
-    def _fit_private(self, df: pd.DataFrame) -> CTGANSynthesizer:
-        from synthgan.tabular import private
-
-        resolved = self._privacy_config().validate(len(df))
-        plans = private.plan_private_columns(
-            df, discrete_columns=self.discrete_columns, metadata=self.metadata
-        )
-        batch_size = self._effective_batch_size(len(df))
-        rng = check_random_state(self.random_state)
-        device = torch.device(self.device)
-        self.autocast_ = resolve_autocast(self.autocast, device)
-        start = time.perf_counter()
-        prep = private.fit_private_transformer(
-            df, plans, resolved, rng, grid_modes=self.dp_grid_modes
-        )
-        transformer = prep.transformer
-        fitted = time.perf_counter()
-        matrix, codes = transformer.transform(df, rng)
-        transformed = time.perf_counter()
-        sampler = private.private_sampler(transformer, self.log_frequency)
-        config = TabularNetworkConfig(
-            noise_dim=self.embedding_dim,
-            condition_dim=transformer.span_table_.condition_width,
-            data_dim=transformer.output_width,
-            generator_dim=tuple(self.generator_dim),
-            discriminator_dim=tuple(self.discriminator_dim),
-            pac=1,
-        )
-        with torch_seed_scope(derive_seed(rng), device):
-            generator, history, critic = self._train_private(
-                config, torch.as_tensor(matrix, device=device), codes, sampler, transformer,
-                batch_size, rng, resolved, prep.costs,
-            )  # fmt: skip
-        end = time.perf_counter()
-        self.column_kinds_ = private.plan_kinds(plans)
-        self.transformer_ = transformer
-        self.sampler_ = sampler
-        self.network_config_ = config
-        self.loss_history_ = history
-        self.timings_ = {
-            "transformer_fit": fitted - start,
-            "transform": transformed - fitted,
-            "training": end - transformed,
-            "total": end - start,
-        }
-        self.generator_ = generator.eval()
-        self.privacy_spent_ = critic.privacy_spent(
-            resolved.target_delta,
-            prep.costs,
-            target_epsilon=resolved.target_epsilon,
-            notes=(resolved.delta_note(), *_PRIVACY_NOTES),
-        )
-        self._privacy_state = critic.state_dict()
-        self._prepare_sampling()
-        return self
-
-    def _train_private(
-        self, config, data, codes, sampler, transformer, batch_size, rng, resolved, costs
-    ):
-        from synthgan.privacy.accounting import plan_dp_sgd
-        from synthgan.privacy.engine import PrivateCritic
+    def _steps(self, context: TrainingContext, prepared: _Prepared, private: bool):
+        options = StepOptions(
+            batch_size=prepared.batch_size, noise_dim=self.embedding_dim, pac=self._pac(),
+            tau=self.tau, gp_lambda=self.gp_lambda, gp_every=self.gp_every,
+            reuse_fake=self.reuse_fake,
+        )  # fmt: skip
+        data = torch.as_tensor(prepared.matrix, device=context.device)
+        spans, loss = prepared.transformer.span_table_, create_loss(self.loss)
+        if not private:
+            return TabularGANSteps(context, data, prepared.train_sampler, spans, loss, options)
         from synthgan.tabular.private import PrivateTabularSteps
 
-        device = data.device
-        n = data.shape[0]
-        steps_per_epoch = max(1, n // batch_size)
-        planned = self.epochs * steps_per_epoch * self.discriminator_steps
-        sample_rate = batch_size / n
-        spent_eps = sum(e for e, _ in costs.values())
-        spent_delta = sum(d for _, d in costs.values())
-        eps, delta = resolved.dp_sgd_budget(spent_eps, spent_delta)
-        sigma = plan_dp_sgd(
-            eps, delta, sample_rate, planned, resolved.accountant,
-            noise_multiplier=resolved.noise_multiplier,
-        )  # fmt: skip
-        generator = Generator(config).to(device)
-        discriminator = Discriminator(config).to(device)
-        betas = tuple(self.betas)
-        opt_g = _adam(generator, self.generator_lr, betas, self.generator_decay)
-        opt_d = torch.optim.Adam(
-            discriminator.parameters(), self.discriminator_lr, betas,
-            weight_decay=self.discriminator_decay,
-        )  # fmt: skip
-        discriminator.train()
-        noise_source = torch.Generator(device=device).manual_seed(derive_seed(rng))
-        critic = PrivateCritic(
-            discriminator, opt_d, n_records=n, sample_rate=sample_rate, noise_multiplier=sigma,
-            max_grad_norm=resolved.max_grad_norm, max_steps=planned,
-            accountant=resolved.accountant, generator=noise_source,
-            grad_sampler="functional" if self.dp_penalty == "record" else "ghost",
-        )  # fmt: skip
-        options = StepOptions(
-            batch_size=batch_size,
-            noise_dim=self.embedding_dim,
-            pac=1,
-            tau=self.tau,
-            gp_lambda=self.gp_lambda,
-            gp_every=self.gp_every,
-            reuse_fake=self.reuse_fake,
-            autocast=self.autocast_,
-            ema_decay=self.ema_decay,
-        )
-        sampling = torch.Generator(device=device).manual_seed(derive_seed(rng))
-        steps = PrivateTabularSteps(
-            generator, critic, data, codes, sampler, transformer.span_table_,
-            create_loss(self.loss), opt_g, options, rng, sampling, self.dp_penalty,
-        )  # fmt: skip
-        trainer = GANTrainer(
-            epochs=self.epochs,
-            steps_per_epoch=steps_per_epoch,
-            n_critic=self.discriminator_steps,
-            callbacks=self._callbacks(),
-            verbose=self.verbose,
-            description=f"DP-CTGAN ε={resolved.target_epsilon:g}",
-        )
-        generator.train()
-        history = trainer.fit(steps).to_frame()
-        critic.to_standard_module()
-        return steps.final_generator(), history, critic
+        return PrivateTabularSteps(context, data, prepared.codes, prepared.train_sampler, spans,
+                                   loss, options, self.dp_penalty)  # fmt: skip
 
-    def _privacy_config(self) -> PrivacyConfig | None:
-        if self.privacy is None or isinstance(self.privacy, PrivacyConfig):
-            return self.privacy
-        if isinstance(self.privacy, Mapping):
-            return PrivacyConfig.from_dict(dict(self.privacy))
-        raise TypeError(
-            f"privacy must be a synthgan.PrivacyConfig, a dict of its fields or None, got "
-            f"{type(self.privacy).__name__}."
-        )
+    def _learned(self, prepared: _Prepared, result) -> dict[str, Any]:
+        return {
+            "column_kinds_": prepared.kinds,
+            "transformer_": prepared.transformer,
+            "sampler_": prepared.sample_sampler,
+            "network_config_": self._network_config(prepared.transformer),
+        }
+
+    def _privacy_notes(self, privacy) -> tuple[str, ...]:
+        return _PRIVACY_NOTES
 
     def _pac(self) -> int:
         if self.pac is None:
             return 1 if self.privacy is not None else 10
         return int(self.pac)
 
-    def _train(self, config, data, sampler, transformer, batch_size, rng):
-        device = data.device
-        generator = Generator(config).to(device)
-        discriminator = Discriminator(config).to(device)
-        betas = tuple(self.betas)
-        optimizers = (
-            _adam(generator, self.generator_lr, betas, self.generator_decay),
-            _adam(discriminator, self.discriminator_lr, betas, self.discriminator_decay),
-        )
-        options = StepOptions(
-            batch_size=batch_size,
-            noise_dim=self.embedding_dim,
-            pac=self._pac(),
-            tau=self.tau,
-            gp_lambda=self.gp_lambda,
-            gp_every=self.gp_every,
-            reuse_fake=self.reuse_fake,
-            autocast=self.autocast_,
-            ema_decay=self.ema_decay,
-        )
-        steps = TabularGANSteps(
-            generator, discriminator, data, sampler, transformer.span_table_,
-            create_loss(self.loss), optimizers, options, rng,
-        )  # fmt: skip
-        trainer = GANTrainer(
-            epochs=self.epochs,
-            steps_per_epoch=max(1, data.shape[0] // batch_size),
-            n_critic=self.discriminator_steps,
-            callbacks=self._callbacks(),
-            verbose=self.verbose,
-            description="CTGAN",
-        )
-        generator.train()
-        discriminator.train()
-        history = trainer.fit(steps).to_frame()
-        return steps.final_generator(), history
-
-    def _callbacks(self) -> list[TimeLimit]:
-        return [] if self.max_time is None else [TimeLimit(self.max_time)]
-
     def _validate_params(self) -> None:
         for name in _POSITIVE_INTS:
-            _check_int(name, getattr(self, name), minimum=1)
-        _check_int("high_cardinality_threshold", self.high_cardinality_threshold, minimum=2)
+            check_int(name, getattr(self, name), minimum=1)
+        check_int("high_cardinality_threshold", self.high_cardinality_threshold, minimum=2)
         if self.dp_penalty not in ("fake", "record"):
             raise ValueError(f"dp_penalty must be 'fake' or 'record', got {self.dp_penalty!r}.")
         if self.pac is not None:
-            _check_int("pac", self.pac, minimum=1)
+            check_int("pac", self.pac, minimum=1)
         privacy = self._privacy_config()
         if privacy is not None and self._pac() != 1:
             raise ValueError(
@@ -582,7 +485,6 @@ class CTGANSynthesizer(BaseSynthesizer):
                 f"ema_decay must be None or a float in (0, 1) such as 0.999, got "
                 f"{self.ema_decay!r}."
             )
-        check_max_time(self.max_time)
         create_loss(self.loss)  # raises with the valid names
 
     def _effective_batch_size(self, n_rows: int) -> int:
@@ -609,6 +511,7 @@ class CTGANSynthesizer(BaseSynthesizer):
     def sample(
         self,
         n: int,
+        *,
         conditions: Mapping[str, Any] | None = None,
         random_state: int | np.random.Generator | None = None,
     ) -> pd.DataFrame:
@@ -634,7 +537,7 @@ class CTGANSynthesizer(BaseSynthesizer):
             columns; identifier columns hold fresh values, distinct within the call.
         """
         self._check_fitted()
-        n = _check_int("n", n, minimum=1)
+        n = check_int("n", n, minimum=1)
         plan = plan_conditions(self.transformer_, self.sampler_, conditions)
         rng = check_random_state(random_state)
         device = next(self.generator_.parameters()).device
@@ -690,45 +593,24 @@ class CTGANSynthesizer(BaseSynthesizer):
     # ------------------------------------------------------------------------------------------
     # persistence
     # ------------------------------------------------------------------------------------------
-    def _get_state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        state = {
+    def _family_state(self) -> dict[str, Any]:
+        return {
             "transformer": self.transformer_.to_json(),
             "sampler": self.sampler_.to_json(),
             "network": self.network_config_.to_json(),
-            "loss_history": self.loss_history_.to_dict(orient="list"),
-            "timings": self.timings_,
-            "autocast": self.autocast_,
             "column_kinds": self.column_kinds_,
         }
-        if getattr(self, "privacy_spent_", None) is not None:
-            state["privacy"] = {
-                "spent": self.privacy_spent_.to_dict(),
-                "accountant": self._privacy_state,
-            }
-        tensors = {
-            f"generator.{k}": v.detach().cpu() for k, v in self.generator_.state_dict().items()
-        }
-        return state, tensors
 
-    def _set_state(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+    def _set_family_state(self, state: dict[str, Any]) -> None:
         self.transformer_ = TableTransformer.from_json(state["transformer"])
         self.sampler_ = ConditionSampler.from_json(state["sampler"])
         self.network_config_ = TabularNetworkConfig.from_json(state["network"])
-        self.loss_history_ = pd.DataFrame(state["loss_history"])
-        self.timings_ = dict(state["timings"])
-        self.autocast_ = bool(state["autocast"])
         self.column_kinds_ = dict(state.get("column_kinds") or _kinds_of(self.transformer_))
-        privacy = state.get("privacy")
-        self.privacy_spent_ = None if privacy is None else PrivacySpent.from_dict(privacy["spent"])
-        self._privacy_state = None if privacy is None else privacy["accountant"]
-        generator = Generator(self.network_config_)
-        prefix = "generator."
-        weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-        generator.load_state_dict(weights, strict=True)
-        device = torch.device(self.device)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            device = torch.device("cpu")
-        self.generator_ = generator.to(device).eval()
+
+    def _empty_networks(self) -> dict[str, torch.nn.Module]:
+        return {"generator": Generator(self.network_config_)}
+
+    def _on_learned(self) -> None:
         self._prepare_sampling()
 
     def _prepare_sampling(self) -> None:
@@ -748,15 +630,45 @@ def _kinds_of(transformer: TableTransformer) -> dict[str, str]:
     return kinds
 
 
-def _adam(module: torch.nn.Module, lr: float, betas, decay: float) -> torch.optim.Optimizer:
-    # The fused kernel updates every parameter in one pass: the same Adam, several times faster
-    # than the per-tensor loop for these small networks.
-    return torch.optim.Adam(module.parameters(), lr, tuple(betas), weight_decay=decay, fused=True)
+def _adam(lr: float, betas, decay: float, *, fused: bool = True):
+    """An Adam factory for the session. The fused kernel updates every parameter in one pass:
+    the same Adam, several times faster than the per-tensor loop for these small networks (the
+    DP critic keeps the loop: Opacus steps the optimizer itself)."""
+
+    def make(module: torch.nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.Adam(module.parameters(), lr, tuple(betas), weight_decay=decay,
+                                fused=fused)  # fmt: skip
+
+    return make
 
 
-def _check_int(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__}).")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-    return int(value)
+@dataclass(frozen=True)
+class _TableInput:
+    """The training table as read, with its column plans (public ones under DP)."""
+
+    frame: pd.DataFrame
+    plans: list
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What preparation made of the table: encoder, encoded matrix, samplers, kinds."""
+
+    transformer: TableTransformer
+    matrix: np.ndarray
+    codes: np.ndarray
+    train_sampler: ConditionSampler
+    sample_sampler: ConditionSampler
+    kinds: dict[str, str]
+    batch_size: int
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """Fingerprint of a table: its column names, dtypes and every value."""
+    schema = repr([(str(name), str(dtype)) for name, dtype in frame.dtypes.items()])
+    try:
+        values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    except TypeError:  # unhashable cells (lists...): their text then
+        values = frame.to_csv(index=False).encode()
+    return data_digest(schema, values)

@@ -40,7 +40,6 @@ reads no real record either and is added unclipped.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,10 +48,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from synthgan.core.averaging import WeightAverage, recalibrate_batchnorm
 from synthgan.core.losses import AdversarialLoss, gradient_penalty
+from synthgan.core.session import TrainingContext
 from synthgan.exceptions import DataValidationError, PrivacyBudgetError
 from synthgan.privacy.config import ResolvedPrivacy
 from synthgan.privacy.mechanisms import Release, dp_bounds, dp_histogram, noisy_counts
@@ -67,7 +66,7 @@ from synthgan.tabular.identifiers import fit_identifier
 from synthgan.tabular.metadata import bound_number as _number
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.spans import SpanTable
-from synthgan.tabular.steps import StepOptions, one_hot_conditions
+from synthgan.tabular.steps import StepOptions, TabularGANSteps, one_hot_conditions
 from synthgan.tabular.transformer import TableTransformer, _numeric
 from synthgan.tabular.validation import (
     _check_values,
@@ -232,6 +231,21 @@ def _public_categories(
 # ---------------------------------------------------------------------------------------------
 # fitting: every statistic is a DP release
 # ---------------------------------------------------------------------------------------------
+def preprocessing_cost(
+    plans: Sequence[PrivateColumnPlan], resolved: ResolvedPrivacy
+) -> tuple[float, float]:
+    """The (ε, δ) :func:`fit_private_transformer` will spend, known from the plans alone.
+
+    Bounds to estimate and category frequencies share the preprocessing ε; category lists that
+    are not public share its δ. What is not needed goes to DP-SGD.
+    """
+    estimated = [p for p in plans if p.kind == "continuous" and p.bounds is None]
+    discrete = [p for p in plans if p.kind == "discrete"]
+    secret = [p for p in discrete if p.categories is None]
+    epsilon = resolved.preprocessing_epsilon if estimated or discrete else 0.0
+    return epsilon, resolved.preprocessing_delta if secret else 0.0
+
+
 def fit_private_transformer(
     df: pd.DataFrame,
     plans: Sequence[PrivateColumnPlan],
@@ -418,26 +432,23 @@ def private_sampler(transformer: TableTransformer, log_frequency: bool) -> Condi
 # ---------------------------------------------------------------------------------------------
 # training
 # ---------------------------------------------------------------------------------------------
-class PrivateTabularSteps:
-    """CTGAN's two steps with a :class:`~synthgan.privacy.engine.PrivateCritic` discriminator.
+class PrivateTabularSteps(TabularGANSteps):
+    """CTGAN's steps with a :class:`~synthgan.privacy.engine.PrivateCritic` discriminator.
 
     ``codes`` are the training rows' category codes (n, n_discrete); ``sampler`` holds only the
-    DP counts (no rows). The generator step is CTGAN's, with conditions from the DP frequencies.
+    DP counts (no rows). The generator step is CTGAN's (inherited), with conditions from the DP
+    frequencies; the critic is the session's wrapped ``discriminator``.
     """
 
     def __init__(
         self,
-        generator: nn.Module,
-        critic: Any,  # PrivateCritic (imported lazily with Opacus)
+        context: TrainingContext,
         data: Tensor,
         codes: np.ndarray,
         sampler: ConditionSampler,
         spans: SpanTable,
         loss: AdversarialLoss,
-        opt_g: torch.optim.Optimizer,
         options: StepOptions,
-        rng: np.random.Generator,
-        torch_generator: torch.Generator,
         penalty: str = "fake",
     ) -> None:
         if not loss.separable:
@@ -445,28 +456,13 @@ class PrivateTabularSteps:
                 f"Loss {loss.name!r} does not give per-record real and fake terms "
                 "(AdversarialLoss.real_term / fake_term), which DP-SGD needs."
             )
-        self.generator, self.critic, self.data = generator, critic, data
-        self.discriminator = critic.module
-        self.sampler, self.spans, self.loss = sampler, spans, loss
-        self.opt_g, self.options, self.rng = opt_g, options, rng
-        self.torch_generator, self.penalty = torch_generator, penalty
-        self.device = data.device
+        super().__init__(context, data, sampler, spans, loss, options)
+        self.critic = context.critics["discriminator"]
+        self.torch_generator = context.generator("poisson_sampling")
+        self.penalty = penalty
         self.codes = torch.as_tensor(codes, device=self.device)  # (n, n_discrete)
         self.offsets = torch.as_tensor(sampler.offsets, device=self.device)
-        self.fake_batch = max(1, round(critic.expected_batch_size))
-        self._critic_steps = 0
-        self._cached: tuple[Tensor, Tensor, Tensor, Tensor | None] | None = None
-        decay = options.ema_decay
-        self.average = WeightAverage(generator, decay) if decay is not None else None
-
-    @property
-    def exhausted(self) -> bool:
-        return self.critic.exhausted
-
-    def _autocast(self):
-        if not self.options.autocast:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        self.fake_batch = max(1, round(self.critic.expected_batch_size))
 
     def _public_conditions(self, batch: int) -> tuple[Tensor, Tensor | None]:
         """Conditions drawn from the DP frequencies (no real record involved)."""
@@ -484,11 +480,8 @@ class PrivateTabularSteps:
         slots = self.offsets[column] + self.codes[index, column]
         return one_hot_conditions(slots, width, batch, self.device)
 
-    def _generate(self, cond: Tensor) -> tuple[Tensor, Tensor]:
-        noise = torch.randn(cond.shape[0], self.options.noise_dim, device=self.device)
-        with self._autocast():
-            logits = self.generator(torch.cat([noise, cond], dim=1)).float()
-        return logits, self.spans.activate(logits, self.options.tau)
+    def _generator_conditions(self, batch: int) -> tuple[Tensor, Tensor | None]:
+        return self._public_conditions(batch)
 
     def discriminator_step(self) -> dict[str, float]:
         from synthgan.privacy.engine import poisson_batch
@@ -512,7 +505,7 @@ class PrivateTabularSteps:
         self._cached = (logits, fake, cond, slots) if opts.reuse_fake else None
         # Only the fake term is logged: the real term's value is an unnoised statistic of the
         # real records, and the loss history is part of the model file.
-        return {"discriminator_loss": float(losses.fake)}
+        return {"discriminator_fake_loss": float(losses.fake)}
 
     def _real_loss(self, critic, x: Tensor) -> Tensor:
         # float32: the clip factor must come from the exact per-record gradient norm.
@@ -557,38 +550,3 @@ class PrivateTabularSteps:
             return self._real_loss(critic, x) + weight * (grad.norm(2, dim=1) - 1.0) ** 2
 
         return loss
-
-    def generator_step(self) -> dict[str, float]:
-        if self._cached is not None:
-            logits, fake, cond, slots = self._cached
-            self._cached = None
-        else:
-            cond, slots = self._public_conditions(self.options.batch_size)
-            logits, fake = self._generate(cond)
-        self.discriminator.requires_grad_(False)
-        try:
-            with self._autocast():
-                scores = self.discriminator(torch.cat([fake, cond], dim=1)).float()
-        finally:
-            self.discriminator.requires_grad_(True)
-        loss = self.loss.generator(scores)
-        if slots is not None:
-            loss = loss + self.spans.conditional_loss(logits, slots)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
-        if self.average is not None:
-            self.average.update()
-        return {"generator_loss": float(loss.detach())}
-
-    def final_generator(self, calibration_batches: int = 20) -> nn.Module:
-        """The trained generator or its weight average, with BatchNorm statistics re-estimated
-        on noise and DP-frequency conditions (no real record)."""
-        if self.average is None:
-            return self.generator
-        batches = []
-        for _ in range(calibration_batches):
-            cond, _ = self._public_conditions(self.options.batch_size)
-            noise = torch.randn(cond.shape[0], self.options.noise_dim, device=self.device)
-            batches.append(torch.cat([noise, cond], dim=1))
-        return recalibrate_batchnorm(self.average.averaged, batches)

@@ -14,21 +14,25 @@ penalty; every generator step draws fresh conditions and noise and minimises
   (same noise and conditions, scored by the updated critic) instead of a second forward pass;
 * the critic's weights are frozen during the generator step, so no gradient is computed for
   parameters that step does not update;
-* ``autocast=True`` runs the networks' forward and backward passes in bfloat16 (4x the matrix
-  throughput of float32 on CPUs with AVX512-BF16 or AMX), except the gradient penalty.
+* with ``autocast`` (the session's precision) the networks' forward and backward passes run in
+  bfloat16 (4x the matrix throughput of float32 on CPUs with AVX512-BF16 or AMX), except the
+  gradient penalty.
+
+The session (:mod:`synthgan.core.session`) owns the networks, optimizers, precision, weight
+averaging and the final generator; this module only does the maths of one step.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from synthgan.core.averaging import WeightAverage, recalibrate_batchnorm
 from synthgan.core.losses import AdversarialLoss, gradient_penalty
+from synthgan.core.session import TrainingContext
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.spans import SpanTable
 
@@ -44,8 +48,6 @@ class StepOptions:
     gp_lambda: float
     gp_every: int
     reuse_fake: bool
-    autocast: bool
-    ema_decay: float | None = None
 
 
 def one_hot_conditions(slots: np.ndarray | None, width: int, batch: int, device) -> Tensor:
@@ -57,36 +59,35 @@ def one_hot_conditions(slots: np.ndarray | None, width: int, batch: int, device)
 
 
 class TabularGANSteps:
-    """Holds the networks, optimisers, data and sampler; does one step at a time."""
+    """CTGAN's two steps on the session's ``generator`` and ``discriminator``, one at a time."""
 
     def __init__(
         self,
-        generator: nn.Module,
-        discriminator: nn.Module,
+        context: TrainingContext,
         data: Tensor,
         sampler: ConditionSampler,
         spans: SpanTable,
         loss: AdversarialLoss,
-        optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer],
         options: StepOptions,
-        rng: np.random.Generator,
     ) -> None:
-        self.generator, self.discriminator = generator, discriminator
+        self.context = context
+        self.generator = context.modules["generator"]
+        self.discriminator = context.modules["discriminator"]
+        self.opt_g = context.optimizers["generator"]
+        self.opt_d = context.optimizers["discriminator"]
         self.data, self.sampler, self.spans, self.loss = data, sampler, spans, loss
-        self.opt_g, self.opt_d = optimizers
-        self.options, self.rng = options, rng
-        self.device = data.device
+        self.options, self.rng, self.device = options, context.rng, context.device
         self._critic_steps = 0
         self._cached: tuple[Tensor, Tensor, Tensor, Tensor | None] | None = None
-        decay = options.ema_decay
-        self.average = WeightAverage(generator, decay) if decay is not None else None
+
+    # -- position (for checkpoints) --------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"critic_steps": self._critic_steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._critic_steps = int(state["critic_steps"])
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _autocast(self):
-        if not self.options.autocast:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
-
     def _draw(self) -> tuple[Tensor, Tensor | None, Tensor]:
         """Conditions (one-hot), their slots, and the matching real rows for one batch."""
         batch = self.options.batch_size
@@ -96,9 +97,14 @@ class TabularGANSteps:
         real = self.data[torch.as_tensor(rows, device=self.device)]  # (batch, data_dim)
         return cond, slot_t, real
 
+    def _generator_conditions(self, batch: int) -> tuple[Tensor, Tensor | None]:
+        """Conditions of a generator step that has no cached pass (training-by-sampling)."""
+        cond, slots, _ = self._draw()
+        return cond, slots
+
     def _generate(self, cond: Tensor) -> tuple[Tensor, Tensor]:
         noise = torch.randn(cond.shape[0], self.options.noise_dim, device=self.device)
-        with self._autocast():
+        with self.context.precision():
             logits = self.generator(torch.cat([noise, cond], dim=1)).float()
         return logits, self.spans.activate(logits, self.options.tau)  # (batch, data_dim) x2
 
@@ -110,7 +116,7 @@ class TabularGANSteps:
             logits, fake = self._generate(cond)
         real_in = torch.cat([real, cond], dim=1)  # (batch, data_dim + cond_dim)
         fake_in = torch.cat([fake.detach(), cond], dim=1)
-        with self._autocast():  # real and fake packs in one pass: (2 * batch / pac,)
+        with self.context.precision():  # real and fake packs in one pass: (2 * batch / pac,)
             scores = self.discriminator(torch.cat([real_in, fake_in], dim=0)).float()
         packs = real_in.shape[0] // opts.pac
         adversarial = self.loss.discriminator(scores[:packs], scores[packs:])
@@ -141,11 +147,11 @@ class TabularGANSteps:
             logits, fake, cond, slots = self._cached
             self._cached = None
         else:
-            cond, slots, _ = self._draw()
+            cond, slots = self._generator_conditions(self.options.batch_size)
             logits, fake = self._generate(cond)
         self.discriminator.requires_grad_(False)  # no gradient for weights this step keeps
         try:
-            with self._autocast():
+            with self.context.precision():
                 scores = self.discriminator(torch.cat([fake, cond], dim=1)).float()
         finally:
             self.discriminator.requires_grad_(True)
@@ -155,19 +161,14 @@ class TabularGANSteps:
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
         self.opt_g.step()
-        if self.average is not None:
-            self.average.update()
         return {"generator_loss": float(loss.detach())}
 
-    def final_generator(self, calibration_batches: int = 20) -> nn.Module:
-        """The generator to keep: the trained one, or with ``ema_decay`` its weight average,
-        whose BatchNorm statistics are re-estimated on ``calibration_batches`` batches of
-        training-like inputs (noise and training-by-sampling conditions)."""
-        if self.average is None:
-            return self.generator
-        batches = []
-        for _ in range(calibration_batches):
-            cond, _, _ = self._draw()
+    def calibration_inputs(self, name: str, batches: int) -> list[Tensor]:
+        """Training-like generator inputs (noise and conditions) to re-estimate BatchNorm
+        statistics of the averaged generator."""
+        inputs = []
+        for _ in range(batches):
+            cond, _ = self._generator_conditions(self.options.batch_size)
             noise = torch.randn(cond.shape[0], self.options.noise_dim, device=self.device)
-            batches.append(torch.cat([noise, cond], dim=1))
-        return recalibrate_batchnorm(self.average.averaged, batches)
+            inputs.append(torch.cat([noise, cond], dim=1))
+        return inputs

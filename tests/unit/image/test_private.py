@@ -16,6 +16,7 @@ from sklearn.datasets import load_digits
 import synthgan
 from synthgan import ConditionalGANSynthesizer, DCGANSynthesizer, PrivacyConfig
 from synthgan.core.losses import create_loss
+from synthgan.core.session import TrainingContext
 from synthgan.exceptions import DataValidationError, PrivacyBudgetError
 from synthgan.image.data import read_images
 from synthgan.image.networks import ImageDiscriminator, ImageGenerator, ImageNetworkConfig
@@ -108,12 +109,12 @@ def test_save_load_keeps_the_privacy_state(private_cgan, digits, tmp_path):
     path = private_cgan.save(tmp_path / "dp.synthgan")
     loaded = synthgan.load(path)
     assert loaded.privacy_spent_ == private_cgan.privacy_spent_
-    assert loaded._privacy_state == private_cgan._privacy_state
+    assert loaded.privacy_state_ == private_cgan.privacy_state_
     assert isinstance(loaded.privacy, PrivacyConfig) and loaded.privacy == private_cgan.privacy
-    accountant = restore_accountant("rdp", loaded._privacy_state["accountant_state"])
+    accountant = restore_accountant("rdp", loaded.privacy_state_["accountant_state"])
     assert accountant.history == [(pytest.approx(private_cgan.privacy_spent_.dp_sgd.
                                                  noise_multiplier), 32 / N, 14)]  # fmt: skip
-    assert loaded._privacy_state["steps_taken"] == 14
+    assert loaded.privacy_state_["steps_taken"] == 14
     assert loaded.privacy_report() == private_cgan.privacy_report()
     assert np.array_equal(
         loaded.sample(30, random_state=1), private_cgan.sample(30, random_state=1)
@@ -178,7 +179,7 @@ def test_budget_too_small_fails_before_training(digits, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(DCGANSynthesizer, "_train_private", no_training)
+    monkeypatch.setattr(DCGANSynthesizer, "_prepare", no_training)
     fixed = PrivacyConfig(target_epsilon=0.5, noise_multiplier=0.5, accountant="rdp")
     with pytest.raises(PrivacyBudgetError, match=r"14 discriminator steps.*at most \d+ steps"):
         DCGANSynthesizer(privacy=fixed, **TINY).fit(digits[0])
@@ -236,6 +237,15 @@ def _updates(before: torch.nn.Module, after: torch.nn.Module) -> list[torch.Tens
                                                     strict=True)]  # fmt: skip
 
 
+def _private_context(generator, critic) -> TrainingContext:
+    return TrainingContext.of(
+        {"generator": generator, "discriminator": critic.module},
+        {"generator": torch.optim.SGD(generator.parameters(), lr=0.1),
+         "discriminator": critic.optimizer},
+        rng=np.random.default_rng(0), critics={"discriminator": critic},
+    )  # fmt: skip
+
+
 def test_oracle_private_step_equals_the_plain_step():
     """q = 1 (every image in the batch), σ = 0, C = ∞: the DP step is the non-private step,
     so the real term (clipped) and the fake term (added after the noise) both reach it once."""
@@ -247,18 +257,16 @@ def test_oracle_private_step_equals_the_plain_step():
     start = copy.deepcopy(discriminator)
     plain_d, private_d = copy.deepcopy(discriminator), without_inplace(copy.deepcopy(discriminator))
     plain_g, private_g = copy.deepcopy(generator), copy.deepcopy(generator)
-    plain = ImageGANSteps(
-        plain_g, plain_d, (images, None), loss,
-        (torch.optim.SGD(plain_g.parameters(), lr=0.1),
-         torch.optim.SGD(plain_d.parameters(), lr=0.5)),
-        options, np.random.default_rng(0),
+    plain_context = TrainingContext.of(
+        {"generator": plain_g, "discriminator": plain_d},
+        {"generator": torch.optim.SGD(plain_g.parameters(), lr=0.1),
+         "discriminator": torch.optim.SGD(plain_d.parameters(), lr=0.5)},
+        rng=np.random.default_rng(0),
     )  # fmt: skip
+    plain = ImageGANSteps(plain_context, (images, None), loss, options)
     critic = _oracle_critic(private_d, n)
-    private = PrivateImageGANSteps(
-        private_g, critic, (images, None), loss,
-        torch.optim.SGD(private_g.parameters(), lr=0.1), options, np.random.default_rng(0),
-        sampling=torch.Generator().manual_seed(0),
-    )  # fmt: skip
+    private = PrivateImageGANSteps(_private_context(private_g, critic), (images, None), loss,
+                                   options)  # fmt: skip
     torch.manual_seed(1)  # the same latent vectors, hence the same fakes, in both steps
     plain.discriminator_step()
     torch.manual_seed(1)
@@ -283,10 +291,8 @@ def test_oracle_conditional_step_with_smoothing():
     reference = copy.deepcopy(discriminator)
     critic = _oracle_critic(without_inplace(discriminator), n)
     private = PrivateImageGANSteps(
-        generator, critic, (images, labels), loss,
-        torch.optim.SGD(generator.parameters(), lr=0.1),
-        ImageStepOptions(batch_size=8, latent_dim=4), np.random.default_rng(0),
-        sampling=torch.Generator().manual_seed(0), class_weights=np.array([5.0, 0.0, 1.0]),
+        _private_context(generator, critic), (images, labels), loss,
+        ImageStepOptions(batch_size=8, latent_dim=4), class_weights=np.array([5.0, 0.0, 1.0]),
     )  # fmt: skip
     start = copy.deepcopy(reference)
     private.discriminator_step()

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from synthgan.core.losses import create_loss
+from synthgan.core.session import TrainingContext
 from synthgan.image.networks import ImageDiscriminator, ImageGenerator, ImageNetworkConfig
 from synthgan.image.steps import ImageGANSteps, ImageStepOptions
 
@@ -20,13 +21,18 @@ def _steps(mode_seeking: float) -> ImageGANSteps:
     generator, discriminator = ImageGenerator(config).train(), ImageDiscriminator(config)
     images = torch.randint(0, 256, (32, 1, 8, 8), dtype=torch.uint8)
     labels = torch.arange(32) % 3
-    return ImageGANSteps(
-        generator, discriminator, (images, labels), create_loss("non_saturating"),
-        (torch.optim.SGD(generator.parameters(), lr=0.05),
-         torch.optim.SGD(discriminator.parameters(), lr=0.05)),
-        ImageStepOptions(batch_size=16, latent_dim=4, mode_seeking=mode_seeking),
-        np.random.default_rng(0),
+    context = TrainingContext.of(
+        {"generator": generator, "discriminator": discriminator},
+        {"generator": torch.optim.SGD(generator.parameters(), lr=0.05),
+         "discriminator": torch.optim.SGD(discriminator.parameters(), lr=0.05)},
+        rng=np.random.default_rng(0),
     )  # fmt: skip
+    return ImageGANSteps(
+        context,
+        (images, labels),
+        create_loss("non_saturating"),
+        ImageStepOptions(batch_size=16, latent_dim=4, mode_seeking=mode_seeking),
+    )
 
 
 def test_ratio_is_pixel_distance_over_latent_distance():

@@ -106,7 +106,7 @@ def test_reload_keeps_the_guarantee_and_the_samples(fitted, tmp_path):
     again = load(path)
     assert again.privacy_spent_ == fitted.privacy_spent_
     assert again.privacy_report() == fitted.privacy_report()
-    assert again._privacy_state["accountant_state"] == fitted._privacy_state["accountant_state"]
+    assert again.privacy_state_["accountant_state"] == fitted.privacy_state_["accountant_state"]
     pd.testing.assert_frame_equal(
         again.sample(50, random_state=3), fitted.sample(50, random_state=3)
     )
@@ -164,6 +164,7 @@ def test_every_loss_term_reaches_the_update(table):
 def _private_steps(model, table):
     """Build a model's private training steps without training (SGD, dropout off)."""
     from synthgan.core.losses import create_loss
+    from synthgan.core.session import TrainingContext
     from synthgan.privacy.engine import PrivateCritic
     from synthgan.tabular import private
     from synthgan.tabular.networks import Discriminator, Generator, TabularNetworkConfig
@@ -195,20 +196,32 @@ def _private_steps(model, table):
         max_steps=5,
         grad_sampler="functional" if model.dp_penalty == "record" else "ghost",
     )
-    options = StepOptions(200, 8, 1, 0.2, 10.0, 1, True, False)
+    options = StepOptions(200, 8, 1, 0.2, 10.0, 1, True)
+    context = TrainingContext(torch.device("cpu"), False, rng)
+    generator = Generator(config)
+    context.modules.update(generator=generator, discriminator=disc)
+    context.optimizers.update(
+        generator=torch.optim.Adam(generator.parameters()), discriminator=critic.optimizer
+    )
+    context.critics["discriminator"] = critic
     steps = private.PrivateTabularSteps(
-        Generator(config), critic, torch.as_tensor(matrix), codes, sampler,
-        prep.transformer.span_table_, create_loss("wasserstein"),
-        torch.optim.Adam(disc.parameters()), options, rng, torch.Generator().manual_seed(0),
-        model.dp_penalty,
+        context, torch.as_tensor(matrix), codes, sampler, prep.transformer.span_table_,
+        create_loss("wasserstein"), options, model.dp_penalty,
     )  # fmt: skip
     return steps, critic
 
 
-def test_an_impossible_budget_fails_before_training(table):
+def test_an_impossible_budget_fails_before_any_release(table, monkeypatch):
+    from synthgan.tabular import private
+
+    def no_release(*args, **kwargs):
+        raise AssertionError("preprocessing released statistics before DP-SGD was planned")
+
+    monkeypatch.setattr(private, "fit_private_transformer", no_release)
     tight = PrivacyConfig(target_epsilon=0.01)
-    with pytest.raises(PrivacyBudgetError, match="Too few records to estimate a column's range"):
+    with pytest.raises(PrivacyBudgetError, match=r"DP-SGD gets ε=0.009 .* 20 discriminator steps"):
         tiny(privacy=tight).fit(table)
+    monkeypatch.undo()
     public = {
         "columns": {
             **PUBLIC["columns"],

@@ -103,7 +103,7 @@ def test_unsupported_dtype():
 @pytest.mark.parametrize("n", [0, -3])
 def test_sample_n_must_be_positive(n):
     model = tiny().fit(good_frame())
-    with pytest.raises(ValueError, match="n must be >= 1"):
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
         model.sample(n)
     with pytest.raises(TypeError, match="n must be an integer"):
         model.sample(2.5)

@@ -1,0 +1,161 @@
+"""DP-SGD for a fit session: the implementation of ``synthgan.core.session.PrivacyWrapper``.
+
+Every family plans its privacy the same way, in this order:
+
+1. :class:`DPSGDTraining` is made from the resolved budget, the number of records, the expected
+   batch and the planned discriminator steps, with the (ε, δ) the family's preprocessing *will*
+   spend. It calibrates the noise multiplier σ at once, so an impossible budget fails here,
+   before any statistic of the data is released.
+2. The family's preprocessing releases what it needs and records each release
+   (:meth:`DPSGDTraining.record`); recording more than was planned is an error.
+3. The session wraps the network that reads real records (:meth:`wrap`, a
+   :class:`~synthgan.privacy.engine.PrivateCritic`), steps it, checkpoints and restores the
+   accountant (:meth:`state_dict`), and unwraps it at the end.
+4. :meth:`spent` composes the releases with DP-SGD into the model's ``privacy_spent_``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from synthgan.exceptions import PrivacyBudgetError
+from synthgan.privacy.accounting import PrivacySpent, plan_dp_sgd
+from synthgan.privacy.config import ResolvedPrivacy
+from synthgan.privacy.engine import PrivateCritic
+from synthgan.privacy.mechanisms import Release
+
+__all__ = ["DPSGDTraining"]
+
+
+class DPSGDTraining:
+    """The DP-SGD plan and state of one fit (see the module docstring).
+
+    Parameters
+    ----------
+    resolved : ResolvedPrivacy
+        The budget, checked against the number of records.
+    n_records : int
+        Training records n (rows or images).
+    batch_size : int
+        Expected real batch ``q · n``.
+    steps : int
+        Discriminator steps planned (epochs × steps per epoch × discriminator steps).
+    preprocessing : (float, float)
+        The (ε, δ) the family's preprocessing will spend; DP-SGD gets the rest.
+    records : str
+        What a record is called in messages ("rows", "images").
+
+    Attributes
+    ----------
+    sample_rate, noise_multiplier : float
+        q and σ, fixed here.
+    releases : dict of str to Release
+        The preprocessing releases recorded so far.
+    critic : PrivateCritic or None
+        The wrapped discriminator (after :meth:`wrap`).
+    """
+
+    def __init__(self, resolved: ResolvedPrivacy, *, n_records: int, batch_size: int,
+                 steps: int, preprocessing: tuple[float, float] = (0.0, 0.0),
+                 records: str = "records") -> None:  # fmt: skip
+        self.resolved, self.n_records, self.steps = resolved, int(n_records), int(steps)
+        self.sample_rate = batch_size / n_records
+        self.planned_preprocessing = (float(preprocessing[0]), float(preprocessing[1]))
+        self.epsilon, self.delta = resolved.dp_sgd_budget(*self.planned_preprocessing)
+        self.noise_multiplier = self._calibrate(batch_size, records)
+        self.releases: dict[str, Release] = {}
+        self.critic: PrivateCritic | None = None
+
+    def _calibrate(self, batch_size: int, records: str) -> float:
+        try:
+            return plan_dp_sgd(
+                self.epsilon, self.delta, self.sample_rate, self.steps, self.resolved.accountant,
+                noise_multiplier=self.resolved.noise_multiplier,
+            )  # fmt: skip
+        except PrivacyBudgetError as error:
+            target = self.resolved.target_epsilon
+            share = (
+                f"ε={self.epsilon:.4g} of the target ε={target:g} (the rest pays for preprocessing)"
+                if self.planned_preprocessing[0] > 0
+                else f"the whole target ε={target:g}"
+            )
+            raise PrivacyBudgetError(
+                f"DP-SGD gets {share} for {self.steps} discriminator steps on {self.n_records} "
+                f"{records} (batch_size={batch_size}): {error} Fewer epochs or "
+                "discriminator_steps mean fewer steps."
+            ) from None
+
+    def record(self, releases: Mapping[str, Release]) -> None:
+        """Add preprocessing releases; their total may not exceed the planned share."""
+        self.releases.update(releases)
+        eps = sum(r.cost[0] for r in self.releases.values())
+        delta = sum(r.cost[1] for r in self.releases.values())
+        planned_eps, planned_delta = self.planned_preprocessing
+        if eps > planned_eps * (1 + 1e-9) + 1e-12 or delta > planned_delta * (1 + 1e-9) + 1e-15:
+            raise PrivacyBudgetError(
+                f"Preprocessing released (ε={eps:.4g}, δ={delta:.3g}), more than the "
+                f"(ε={planned_eps:.4g}, δ={planned_delta:.3g}) planned before training; this is "
+                "a bug in the model family's privacy plan."
+            )
+
+    # -- core.session.PrivacyWrapper -------------------------------------------------------------
+    def wrap(self, module: nn.Module, optimizer: torch.optim.Optimizer, *,
+             noise: torch.Generator, grad_sampler: str = "hooks") -> PrivateCritic:  # fmt: skip
+        """Wrap the discriminator for DP-SGD with the planned q, σ and step count."""
+        if self.critic is not None:
+            raise RuntimeError("This DP-SGD plan already wrapped a network.")
+        self.critic = PrivateCritic(
+            module, optimizer, n_records=self.n_records, sample_rate=self.sample_rate,
+            noise_multiplier=self.noise_multiplier, max_grad_norm=self.resolved.max_grad_norm,
+            max_steps=self.steps, accountant=self.resolved.accountant, generator=noise,
+            grad_sampler=grad_sampler,
+        )  # fmt: skip
+        return self.critic
+
+    @property
+    def exhausted(self) -> bool:
+        return self.critic is not None and self.critic.exhausted
+
+    @property
+    def steps_taken(self) -> int:
+        return 0 if self.critic is None else self.critic.steps_taken
+
+    def state_dict(self) -> dict[str, Any]:
+        """The accountant's history and the steps taken (JSON), as saved with the model."""
+        if self.critic is None:
+            raise RuntimeError("No network was wrapped: there is no DP-SGD state yet.")
+        return self.critic.state_dict()
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore the accountant: a resumed fit is charged for its earlier steps once."""
+        if self.critic is None:
+            raise RuntimeError("Wrap the network before restoring its DP-SGD state.")
+        for key in ("noise_multiplier", "sample_rate", "max_steps"):
+            if abs(float(state[key]) - float(getattr(self.critic, key))) > 1e-12 * max(
+                1.0, abs(float(state[key]))
+            ):
+                raise PrivacyBudgetError(
+                    f"The saved DP-SGD state has {key}={state[key]!r}, this fit plans "
+                    f"{getattr(self.critic, key)!r}: it is not the same private training."
+                )
+        self.critic.load_state_dict(state)
+
+    def unwrap(self) -> None:
+        if self.critic is not None:
+            self.critic.to_standard_module()
+
+    # -- the result ------------------------------------------------------------------------------
+    def spent(self, notes: tuple[str, ...] = ()) -> PrivacySpent:
+        """Preprocessing releases composed with the DP-SGD steps taken."""
+        costs = {name: release.cost for name, release in self.releases.items()}
+        notes = (self.resolved.delta_note(), *notes)
+        if self.critic is None:
+            raise RuntimeError("No network was wrapped: nothing was trained under DP-SGD.")
+        return self.critic.privacy_spent(
+            self.resolved.target_delta, costs, target_epsilon=self.resolved.target_epsilon,
+            notes=notes,
+        )  # fmt: skip
