@@ -20,6 +20,7 @@ from PIL import Image
 from synthgan.exceptions import DataValidationError
 from synthgan.image.labels import label_values
 from synthgan.io.atomic import atomic_directory, atomic_path
+from synthgan.io.grid import grid_array, write_grid_image
 
 __all__ = ["write_grid", "write_images"]
 
@@ -176,7 +177,7 @@ def _is_png_or_hidden_file(path: Path) -> bool:
 
 
 def write_grid(path, images, nrow: int = 8, *, overwrite: bool = False) -> Path:
-    """Write ``images`` as one PNG grid, atomically (torchvision's ``make_grid``, padding 2).
+    """Write ``images`` as one PNG grid, atomically (black padding of 2 pixels).
 
     Parameters
     ----------
@@ -196,24 +197,8 @@ def write_grid(path, images, nrow: int = 8, *, overwrite: bool = False) -> Path:
         + 2`` wide, black between images (a single image is written without a border);
         grayscale images give a grayscale PNG.
     """
-    from torchvision.utils import make_grid  # torchvision is slow to import; only here
-
-    batch = torch.as_tensor(images)
-    if (
-        batch.dtype != torch.uint8
-        or batch.ndim != 4
-        or batch.shape[1] not in (1, 3)
-        or not len(batch)
-    ):
-        raise DataValidationError(
-            f"images must be a uint8 tensor (n, C, H, W) with n >= 1 and C in {{1, 3}}, got "
-            f"{batch.dtype} {tuple(batch.shape)}."
-        )
-    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
-        raise ValueError(f"nrow must be a positive integer (images per row), got {nrow!r}.")
-    grid = make_grid(batch.detach().cpu(), nrow=nrow, padding=2)  # (3, height, width) uint8
-    pixels = grid[0] if batch.shape[1] == 1 else grid.permute(1, 2, 0)  # grey: 3 equal planes
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        jpeg = Path(path).suffix.lower() in (".jpg", ".jpeg")
-        Image.fromarray(np.ascontiguousarray(pixels.numpy())).save(tmp, "JPEG" if jpeg else "PNG")
-    return Path(path)
+    batch = torch.as_tensor(images)  # a numpy array or a nested list as well
+    # A single image has no border, as torchvision's make_grid (which this replaced) wrote it.
+    single = batch.ndim == 4 and len(batch) == 1
+    grid = grid_array(batch, nrow, padding=0 if single else 2)  # (height, width, C), black
+    return write_grid_image(path, grid, overwrite=overwrite)
