@@ -2,7 +2,7 @@
 
 Tables may be given as DataFrames or as CSV / Parquet paths (read with
 :func:`synthgan.io.read_table`, as ``fit`` reads them); image sets as arrays or as a folder or
-``.npz`` path (read with :func:`synthgan.image.data.read_images`). :class:`Stages` times the
+``.npz`` path (read with :func:`synthgan.image.readers.read_images`). :class:`Stages` times the
 stages of an evaluation and shows them on a tqdm bar when asked.
 """
 
@@ -61,7 +61,7 @@ def as_images(images, labels, name: str) -> tuple[object, object, bool]:
     """
     if images is None or not _is_path(images):
         return images, labels, False
-    from synthgan.image.data import read_images
+    from synthgan.image.readers import read_images
 
     data = read_images(images, labels, name=name)
     values = None

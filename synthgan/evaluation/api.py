@@ -392,8 +392,8 @@ def evaluate_images(
         Images as (N, H, W), (N, H, W, C) or (N, C, H, W); uint8 or floats (see
         :func:`synthgan.evaluation.images.image_scores` for the accepted ranges). Or the path
         of a folder of image files (flat, or one sub-folder per class) or of a ``.npz`` file,
-        read with :func:`synthgan.image.data.read_images` as ``fit`` reads them (square images
-        of a side the image models support).
+        read with :func:`synthgan.image.readers.read_images` as ``fit`` reads them (any size
+        up to 1024 pixels a side, square or not).
     real_labels, generated_labels : array of int, optional
         Class labels; needed for the classifier features and the train-on-generated figures.
         A class folder or a ``.npz`` with labels carries its own (do not pass them too); class

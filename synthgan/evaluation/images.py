@@ -33,13 +33,10 @@ the default is a small CNN trained on the real labelled training images.
 
 from __future__ import annotations
 
-import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFont
 from sklearn.metrics import f1_score
 
 from synthgan.core.random import check_random_state, derive_seed
@@ -53,6 +50,7 @@ from synthgan.evaluation._image_features import (
     train_classifier,
 )
 from synthgan.evaluation._prep import json_safe
+from synthgan.io.grid import grid_array, grid_png_bytes
 from synthgan.io.images import (
     ImageSet,
     as_image_set,
@@ -79,9 +77,7 @@ _KID_SUBSETS = 50
 _KID_SUBSET_SIZE = 1000
 _SPLIT_FRACTION = 0.2  # share of real set aside to test TSTR/TRTR when no labelled holdout
 _BLOCK_CELLS = 2**22  # query rows x reference rows per block of pairwise distances (32 MiB)
-_GRID_PAD = 2
-_GRID_BACKGROUND = 128
-_CAPTION_HEIGHT = 12
+_GRID_BACKGROUND = 128  # grey between the cells of the report's sample grids
 
 
 # --------------------------------------------------------------------------------------------
@@ -686,25 +682,6 @@ def image_scores(
 # --------------------------------------------------------------------------------------------
 # Sample grid.
 # --------------------------------------------------------------------------------------------
-def _grid_canvas(batch: torch.Tensor, nrow: int, caption: int):
-    """Paste images ``(n, C, H, W)`` into a grey canvas ``(rows, cols, C)`` (uint8).
-
-    Returns the canvas and the top-left corner ``(x, y)`` of every cell (its caption strip).
-    """
-    n, channels, height, width = batch.shape
-    cols, rows = min(nrow, n), math.ceil(n / nrow)
-    cell_h, cell_w = caption + height + _GRID_PAD, width + _GRID_PAD
-    shape = (rows * cell_h + _GRID_PAD, cols * cell_w + _GRID_PAD, channels)
-    canvas = np.full(shape, _GRID_BACKGROUND, dtype=np.uint8)
-    pixels = np.rint(batch.numpy().transpose(0, 2, 3, 1) * 255.0).astype(np.uint8)  # (n,H,W,C)
-    corners = []
-    for i, image in enumerate(pixels):
-        top, left = _GRID_PAD + (i // nrow) * cell_h, _GRID_PAD + (i % nrow) * cell_w
-        canvas[top + caption : top + caption + height, left : left + width] = image
-        corners.append((left, top))
-    return canvas, corners
-
-
 def sample_grid_png(images, *, nrow: int = 8, labels=None) -> bytes:
     """Draw images in a grid and return it as PNG bytes.
 
@@ -712,7 +689,9 @@ def sample_grid_png(images, *, nrow: int = 8, labels=None) -> bytes:
     caption strip above the image. For ``n`` images of ``H x W`` the PNG is
     ``min(nrow, n) * (W + 2) + 2`` pixels wide and ``ceil(n / nrow) * (H + 2 + c) + 2`` tall,
     with ``c`` 12 when labelled and 0 otherwise; grayscale images give an 8-bit grey PNG,
-    colour images an RGB one. Every image given is drawn: pass a slice for a large set.
+    colour images an RGB one (the layout of :func:`synthgan.io.grid.grid_array`, which
+    :func:`synthgan.image.writers.write_grid` shares). Every image given is drawn: pass a slice
+    for a large set.
 
     Parameters
     ----------
@@ -728,18 +707,8 @@ def sample_grid_png(images, *, nrow: int = 8, labels=None) -> bytes:
     bytes
         The PNG file's content (write it with ``Path("grid.png").write_bytes(...)``).
     """
-    if not _is_int(nrow) or nrow < 1:
-        raise ValueError(f"nrow must be a positive integer, got {nrow!r}.")
-    batch = normalize_images(images, "images")  # (n, C, H, W)
+    batch = normalize_images(images, "images")  # (n, C, H, W) in [0, 1]
     labels = check_labels(labels, len(batch), "labels")
-    caption = 0 if labels is None else _CAPTION_HEIGHT
-    canvas, corners = _grid_canvas(batch, int(nrow), caption)
-    image = Image.fromarray(canvas[:, :, 0] if canvas.shape[2] == 1 else canvas)
-    if labels is not None:
-        draw, font = ImageDraw.Draw(image), ImageFont.load_default()
-        white = 255 if image.mode == "L" else (255, 255, 255)
-        for (left, top), label in zip(corners, labels, strict=True):
-            draw.text((left + 1, top), str(label), fill=white, font=font)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    pixels = np.rint(batch.numpy() * 255.0).astype(np.uint8)
+    captions = None if labels is None else labels.tolist()
+    return grid_png_bytes(grid_array(pixels, nrow, background=_GRID_BACKGROUND, captions=captions))

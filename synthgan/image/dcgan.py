@@ -29,7 +29,12 @@ from synthgan.core.session import FitPlan, Network, TrainingContext
 from synthgan.image.augment import parse_policy
 from synthgan.image.data import ImageData, read_images, write_grid
 from synthgan.image.monitor import DiversityMonitor
-from synthgan.image.networks import ImageDiscriminator, ImageGenerator, ImageNetworkConfig
+from synthgan.image.networks import (
+    ImageDiscriminator,
+    ImageGenerator,
+    ImageNetworkConfig,
+    check_size,
+)
 from synthgan.image.steps import ImageGANSteps, ImageStepOptions, smoothed_loss
 from synthgan.privacy.config import PrivacyConfig
 
@@ -290,6 +295,7 @@ class DCGANSynthesizer(BaseSynthesizer):
         data = read_images(images, labels, value_range=value_range, detect_float_range=not private)
         data = self._with_classes(data, classes)
         self._check_data(data)
+        check_size(data.size)  # square, and a side the generator can grow to
         return data
 
     def _n_records(self, data: ImageData) -> int:

@@ -170,3 +170,56 @@ def _dcgan_init(module: nn.Module) -> None:
     elif isinstance(module, nn.BatchNorm2d | nn.GroupNorm | nn.InstanceNorm2d) and module.affine:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sides these networks take, checked before a fit (the readers take any size).
+# ---------------------------------------------------------------------------------------------
+__all__ += ["check_size", "supported_sizes"]
+
+_MIN_SIDE, _MAX_SIDE = 8, 128
+
+
+def supported_sizes() -> list[int]:
+    """Image sides the DCGAN networks support: ``4 * 2**k`` or ``7 * 2**k`` from 8 to 128.
+
+    The generator grows a 4x4 or 7x7 map by doubling it, so only these sides come out.
+
+    Returns
+    -------
+    list of int
+        ``[8, 14, 16, 28, 32, 56, 64, 112, 128]``.
+    """
+    sides = {base * 2**k for base in _BASES for k in range(8)}
+    return sorted(side for side in sides if _MIN_SIDE <= side <= _MAX_SIDE)
+
+
+def check_size(side: int, name: str = "image side") -> None:
+    """Raise :class:`~synthgan.exceptions.DataValidationError` unless ``side`` is supported.
+
+    Parameters
+    ----------
+    side : int
+        Side of square images, in pixels.
+    name : str, default "image side"
+        What to call ``side`` in the message.
+
+    Raises
+    ------
+    DataValidationError
+        ``side`` is not in :func:`supported_sizes`; the message lists them and names the
+        nearest one to resize to.
+    """
+    # Imported here so that this appended block leaves the head of the module as it was.
+    from synthgan.exceptions import DataValidationError
+
+    sizes = supported_sizes()
+    if side in sizes:
+        return
+    nearest = min(sizes, key=lambda size: (abs(size - side), size))
+    raise DataValidationError(
+        f"{name} {side} is not supported; the image models support sides "
+        f"{', '.join(map(str, sizes))} (4 or 7 times a power of 2). Resize the images first, "
+        f"e.g. to {nearest} with torchvision.transforms.Resize({nearest}) (or PIL's "
+        "Image.resize)."
+    )

@@ -119,7 +119,7 @@ def atomic_directory(path: StrPath, *, overwrite: bool = False) -> Iterator[Path
         is replaced.
     overwrite : bool, default=False
         Replace an existing non-empty directory, deleting everything in it. Callers decide
-        what may be deleted before they pass it (see :mod:`synthgan.image.data`).
+        what may be deleted before they pass it (see :mod:`synthgan.image.writers`).
 
     Yields
     ------

@@ -5,7 +5,7 @@ Every image batch the metrics accept, a numpy array, a torch tensor or a nested 
 images to float only when a sample is taken, so that a 60,000-image training set is never held
 in memory as float32 just to draw 5,000 images from it. The detection helpers
 (:func:`as_numpy`, :func:`detect_layout`, :func:`detect_scale`) are shared with
-:mod:`synthgan.image.data`, which reads the image synthesizers' training data, so both read a
+:mod:`synthgan.image.readers`, which reads the image synthesizers' training data, so both read a
 batch the same way.
 
 Bad data raises :class:`~synthgan.exceptions.DataValidationError` (a ``ValueError``); an input of

@@ -11,14 +11,15 @@ from PIL import Image
 from sklearn.datasets import load_digits
 
 from synthgan.exceptions import DataValidationError
+from synthgan.image import data as data_module
+from synthgan.image import networks
 from synthgan.image.data import (
     ImageData,
-    check_size,
     read_images,
-    supported_sizes,
     write_grid,
     write_images,
 )
+from synthgan.image.networks import check_size, supported_sizes
 
 
 def _digits(n: int = 12) -> tuple[np.ndarray, np.ndarray]:
@@ -62,6 +63,46 @@ def test_supported_sizes_are_four_or_seven_times_powers_of_two():
     check_size(28)
     with pytest.raises(DataValidationError, match=r"31 is not supported.*Resize\(32\)"):
         check_size(31)
+    with pytest.raises(DataValidationError, match=r"^side 10 is not supported.*8, 14, 16"):
+        check_size(10, name="side")
+
+
+def test_size_rules_are_the_networks_and_still_importable_from_data():
+    import synthgan.image
+
+    assert data_module.check_size is networks.check_size is synthgan.image.check_size
+    assert data_module.supported_sizes is networks.supported_sizes
+    assert synthgan.image.supported_sizes is networks.supported_sizes
+
+
+@pytest.mark.parametrize("side", [10, 256])
+def test_arrays_of_any_side_load(side):
+    """The readers no longer apply the DCGAN's sides: a translator reads 256x256 images."""
+    pictures = np.random.default_rng(side).integers(0, 256, (3, side, side, 3), dtype=np.uint8)
+    data = read_images(pictures)
+    assert (data.n_images, data.channels, data.height, data.width) == (3, 3, side, side)
+    assert data.size == side
+    assert torch.equal(data.images, torch.from_numpy(pictures.transpose(0, 3, 1, 2).copy()))
+
+
+@pytest.mark.parametrize("side", [10, 256])
+def test_folders_of_pngs_of_any_side_load(tmp_path, side):
+    pictures = np.random.default_rng(side).integers(0, 256, (3, side, side), dtype=np.uint8)
+    _save(tmp_path, {f"{i}.png": Image.fromarray(pictures[i]) for i in range(3)})
+    data = read_images(tmp_path)
+    assert (data.n_images, data.channels, data.size) == (3, 1, side)
+    assert torch.equal(data.images, torch.from_numpy(pictures[:, None].copy()))
+
+
+def test_non_square_images_load_and_only_size_refuses_them(tmp_path):
+    pictures = np.arange(2 * 8 * 16, dtype=np.uint8).reshape(2, 8, 16)
+    _save(tmp_path, {f"{i}.png": Image.fromarray(pictures[i]) for i in range(2)})
+    for given in (pictures, tmp_path):
+        data = read_images(given)
+        assert (data.height, data.width) == (8, 16)
+        assert torch.equal(data.images, torch.from_numpy(pictures[:, None].copy()))
+        with pytest.raises(DataValidationError, match=r"8x16 \(height x width\).*square"):
+            _ = data.size
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,8 +256,8 @@ RAGGED = [[[0] * 8] * 8, [[0] * 8] * 7]
 @pytest.mark.parametrize(
     ("given", "match"),
     [
-        (np.zeros((3, 8, 16), np.uint8), r"8x16 \(height x width\).*square"),
-        (np.zeros((3, 10, 10), np.uint8), r"side 10 is not supported.*8, 14, 16.*Resize"),
+        (np.zeros((2, 1025, 512), np.uint8), r"1025x512.*1024.*Resize\(\(1024, 512\)\)"),
+        (np.zeros((3, 0, 8), np.uint8), "at least one pixel"),
         (np.zeros((3, 8, 8, 2), np.uint8), "1 or 3 channels"),
         (np.zeros((3, 4, 8, 8), np.uint8), "1 or 3 channels"),
         (np.zeros((3, 8, 8), object), "dtype object"),
@@ -232,8 +273,8 @@ RAGGED = [[[0] * 8] * 8, [[0] * 8] * 7]
         (RAGGED, "ragged"),
     ],
     ids=[
-        "non-square",
-        "side",
+        "too-large",
+        "no-pixels",
         "channels-last",
         "channels-first",
         "object",
@@ -577,6 +618,17 @@ def test_grid_is_a_png_of_the_expected_size(tmp_path, images, mode):
     with pytest.raises(FileExistsError):
         write_grid(path, images)
     write_grid(path, images[:2], overwrite=True)
+
+
+@pytest.mark.parametrize("n", [1, 3, 10])
+@pytest.mark.parametrize("images", [EXPECTED, EXPECTED_COLOUR], ids=["grey", "colour"])
+def test_grid_pixels_are_those_of_torchvision_make_grid(tmp_path, images, n):
+    from torchvision.utils import make_grid  # what write_grid used to call
+
+    expected = make_grid(images[:n], nrow=4, padding=2)  # (3, height, width) uint8
+    expected = expected[0] if images.shape[1] == 1 else expected.permute(1, 2, 0)
+    with Image.open(write_grid(tmp_path / "grid.png", images[:n], nrow=4)) as grid:
+        np.testing.assert_array_equal(np.asarray(grid), expected.numpy())
 
 
 def test_grid_refuses_bad_images_and_nrow(tmp_path):
