@@ -175,7 +175,7 @@ def run_one(dataset: str, model_name: str, recipe: str, args) -> dict:
         "fit_wall_s": fit_wall,
         "fit_cpu_s": fit_cpu,
         "epochs": int(model.timings_["epochs"]),
-        "train_images_per_s": model.timings_["images_per_second"],
+        "train_images_per_s": model.timings_["records_per_second"],
         "sample_images_per_s": args.generated / sample_seconds,
         "generated": args.generated,
         "max_images": args.max_images,

@@ -13,7 +13,9 @@ __version__ = "0.1.0"
 
 from synthgan.base import BaseSynthesizer, load
 from synthgan.exceptions import (
+    CheckpointError,
     DataValidationError,
+    InvalidParameterError,
     ModelFileError,
     NotFittedError,
     PrivacyBudgetError,
@@ -25,10 +27,12 @@ from synthgan.tabular import CTGANSynthesizer
 __all__ = [
     "BaseSynthesizer",
     "CTGANSynthesizer",
+    "CheckpointError",
     "ConditionalGANSynthesizer",
     "DCGANSynthesizer",
     "DataValidationError",
     "EvaluationReport",
+    "InvalidParameterError",
     "ModelFileError",
     "NotFittedError",
     "PrivacyBudgetError",

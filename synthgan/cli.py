@@ -61,6 +61,11 @@ _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bn_threads\b", "--threads"),
         (r"\bepochs must\b", "--epochs must"),
         (r"\bdevice='([\w:]+)'", r"--device \1"),
+        (r"\bPass resume=True \(synthgan fit --resume\)", "Pass --resume"),
+        (r"\bfit\(\.\.\., resume=True\)", "--resume"),
+        (r"\bresume=True\b", "--resume"),
+        (r"\bcheckpoint_dir\b", "--checkpoint-dir"),
+        (r"\bcheckpoint_every\b", "--checkpoint-every"),
         (r"\bprivacy=PrivacyConfig\(\.\.\.\)", "--epsilon"),
         (
             r"column '([^']*)'(.*?)" + re.escape(MISSING_HINT),
@@ -161,9 +166,33 @@ def _add_training_options(parser: argparse.ArgumentParser, *, default_batch: int
         help="stop after the first epoch that ends past this training time (with a warning)",
     )
     group.add_argument(
-        "--device", choices=("cpu", "cuda"), help="torch device of the fit (default: cpu)"
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        help="torch device of the fit (default: auto, the GPU when torch sees one)",
     )
     _add_threads(group)
+    _add_checkpoint_options(parser)
+
+
+def _add_checkpoint_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "checkpoints",
+        "survive a crash: checkpoint the fit, then run the same command with --resume",
+    )
+    group.add_argument(
+        "--checkpoint-dir",
+        metavar="DIR",
+        help="write a checkpoint of the fit to DIR after every --checkpoint-every epochs",
+    )
+    group.add_argument(
+        "--checkpoint-every", type=int, metavar="N", help="epochs between checkpoints (default: 1)"
+    )
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the fit checkpointed in --checkpoint-dir (same data and options); the "
+        "model equals that of an uninterrupted fit",
+    )
 
 
 def _add_threads(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -177,7 +206,13 @@ def _add_threads(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> N
 
 def _training_options(args: argparse.Namespace) -> dict[str, Any]:
     """The synthesizer options given on the command line (the others keep their defaults)."""
-    given = {"batch_size": args.batch_size, "max_time": args.max_time, "device": args.device}
+    given = {
+        "batch_size": args.batch_size,
+        "max_time": args.max_time,
+        "device": args.device,
+        "checkpoint_dir": args.checkpoint_dir,
+        "checkpoint_every": args.checkpoint_every,
+    }
     return {name: value for name, value in given.items() if value is not None}
 
 
@@ -424,6 +459,7 @@ def _run_fit(args: argparse.Namespace) -> None:
         privacy=_privacy_config(args),
         threads=args.threads,
         read_options=_read_options(args),
+        resume=args.resume,
         **_training_options(args),
     )
     _report_fit(path, quiet=args.quiet)
@@ -488,6 +524,7 @@ def _run_fit_images(args: argparse.Namespace) -> None:
         classes=args.classes,
         privacy=_privacy_config(args),
         threads=args.threads,
+        resume=args.resume,
         **_training_options(args),
     )
     _report_fit(path, quiet=args.quiet)

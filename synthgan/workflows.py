@@ -81,6 +81,7 @@ def fit_table(
     verbose: bool = True,
     threads: int | None = None,
     read_options: Mapping[str, Any] | None = None,
+    resume: bool = False,
     **synthesizer_options: Any,
 ) -> Path:
     """Fit a :class:`~synthgan.CTGANSynthesizer` on a CSV or Parquet file and save the model.
@@ -114,6 +115,8 @@ def fit_table(
         (:func:`synthgan.core.threads.configure_threads`); None keeps the current choice.
     read_options : mapping, optional
         Keyword arguments of :func:`synthgan.io.read_table` (``sep``, ``na_values`` ...).
+    resume : bool, default=False
+        Continue the fit checkpointed in ``checkpoint_dir`` (a synthesizer option).
     **synthesizer_options
         Further keyword arguments of :class:`~synthgan.CTGANSynthesizer` (``batch_size``,
         ``max_time``, ``device``, ...).
@@ -147,7 +150,7 @@ def fit_table(
         verbose=verbose,
         **synthesizer_options,
     )
-    model.fit(data)
+    model.fit(data, resume=resume)
     return model.save(output, overwrite=overwrite)
 
 
@@ -290,6 +293,7 @@ def fit_images(
     verbose: bool = True,
     classes: Sequence[Any] | None = None,
     threads: int | None = None,
+    resume: bool = False,
     **synthesizer_options: Any,
 ) -> Path:
     """Fit a DCGAN (or, with ``conditional``, a class-conditional GAN) on images and save it.
@@ -333,7 +337,8 @@ def fit_images(
     )  # fmt: skip
     if classes is not None and Path(input_path).suffix == ".npz":
         classes = [_as_int_if_literal(c) for c in classes]
-    model.fit(Path(input_path), classes=None if classes is None else list(classes))
+    classes = None if classes is None else list(classes)
+    model.fit(Path(input_path), classes=classes, resume=resume)
     return model.save(output, overwrite=overwrite)
 
 
@@ -435,8 +440,8 @@ def _generate_images(model, model_path, n, labels, random_state):
             )
         return model.sample(n, random_state=random_state), None
     wanted = _split_evenly(n, [_match_class(model.classes_, label) for label in labels or []])
-    images, values = model.sample(
-        None if wanted else n, labels=wanted or None, random_state=random_state, return_labels=True
+    images, values = model.sample_with_labels(
+        None if wanted else n, labels=wanted or None, random_state=random_state
     )
     return images, values.tolist()
 

@@ -44,6 +44,7 @@ __all__ = [
     "CheckpointStore",
     "FitPlan",
     "FitSession",
+    "GANSteps",
     "Network",
     "PrivacyWrapper",
     "SessionResult",
@@ -182,6 +183,23 @@ class TrainingContext:
         gen = torch.Generator(device=device or self.device).manual_seed(derive_seed(self.rng))
         self.generators[name] = gen
         return gen
+
+
+class GANSteps:
+    """Base of step models over the session's ``generator`` and ``discriminator`` networks.
+
+    Holds them, their optimizers, the fit's numpy stream and device; subclasses define
+    ``discriminator_step`` and ``generator_step`` (and ``calibration_inputs`` when the
+    generator is averaged, ``state_dict`` / ``load_state_dict`` for their position).
+    """
+
+    def __init__(self, context: TrainingContext) -> None:
+        self.context = context
+        self.generator = context.modules["generator"]
+        self.discriminator = context.modules["discriminator"]
+        self.opt_g = context.optimizers["generator"]
+        self.opt_d = context.optimizers["discriminator"]
+        self.rng, self.device = context.rng, context.device
 
 
 @dataclass

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthgan.core.losses import AdversarialLoss
-from synthgan.core.session import TrainingContext
+from synthgan.core.session import GANSteps, TrainingContext
 from synthgan.image.augment import diff_augment
 from synthgan.image.monitor import DiversityMonitor
 
@@ -75,7 +75,7 @@ def smoothed_loss(loss: AdversarialLoss, smoothing: float) -> AdversarialLoss:
     )
 
 
-class ImageGANSteps:
+class ImageGANSteps(GANSteps):
     """The two steps of an image GAN on the session's ``generator`` and ``discriminator``.
 
     ``images`` are uint8 ``(N, C, H, W)``; ``labels`` int64 class codes or None.
@@ -89,17 +89,12 @@ class ImageGANSteps:
         options: ImageStepOptions,
         monitor: DiversityMonitor | None = None,
     ) -> None:
-        self.context = context
-        self.generator = context.modules["generator"]
-        self.discriminator = context.modules["discriminator"]
-        self.opt_g = context.optimizers["generator"]
-        self.opt_d = context.optimizers["discriminator"]
+        super().__init__(context)
         self.images, self.labels = data
-        self.loss, self.options, self.rng, self.monitor = loss, options, context.rng, monitor
+        self.loss, self.options, self.monitor = loss, options, monitor
         self._batch_dependent = any(
             isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules()
         )
-        self.device = context.device
         self.n_classes = getattr(self.generator.embedding, "num_embeddings", 0)
         self._order = np.empty(0, dtype=np.int64)
         self._cursor = 0

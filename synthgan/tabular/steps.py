@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from synthgan.core.losses import AdversarialLoss, gradient_penalty
-from synthgan.core.session import TrainingContext
+from synthgan.core.session import GANSteps, TrainingContext
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.spans import SpanTable
 
@@ -58,7 +58,7 @@ def one_hot_conditions(slots: np.ndarray | None, width: int, batch: int, device)
     return cond
 
 
-class TabularGANSteps:
+class TabularGANSteps(GANSteps):
     """CTGAN's two steps on the session's ``generator`` and ``discriminator``, one at a time."""
 
     def __init__(
@@ -70,13 +70,9 @@ class TabularGANSteps:
         loss: AdversarialLoss,
         options: StepOptions,
     ) -> None:
-        self.context = context
-        self.generator = context.modules["generator"]
-        self.discriminator = context.modules["discriminator"]
-        self.opt_g = context.optimizers["generator"]
-        self.opt_d = context.optimizers["discriminator"]
+        super().__init__(context)
         self.data, self.sampler, self.spans, self.loss = data, sampler, spans, loss
-        self.options, self.rng, self.device = options, context.rng, context.device
+        self.options = options
         self._critic_steps = 0
         self._cached: tuple[Tensor, Tensor, Tensor, Tensor | None] | None = None
 

@@ -210,7 +210,7 @@ def test_missing_files_and_bad_arguments(data_dir, tmp_path, capsys):
 
     fit_args = ["-o", tmp_path / "m.synthgan", "--epochs", "0", "--quiet"]
     code, _, err = run(capsys, "fit", data_dir / "adult.csv", *fit_args)
-    assert code == 2 and "epochs must be >= 1" in err
+    assert code == 2 and "epochs must be an integer >= 1" in err
 
 
 def test_no_command_is_a_usage_error(capsys):

@@ -242,7 +242,7 @@ def test_errors_name_the_cli_flags(files, tmp_path, capsys):
     assert "fit(images" not in err and "classes=" not in err
     code, _, err = run(capsys, "fit", files["table"], "-o", tmp_path / "m.synthgan",
                        "--batch-size", 0, *FIT_FAST)  # fmt: skip
-    assert code == 2 and "--batch-size must be >= 1" in err
+    assert code == 2 and "--batch-size must be an integer >= 1" in err
 
 
 def test_cli_words_translation_table():
@@ -416,3 +416,23 @@ def test_closed_pipe_is_not_an_error(files):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0, err
     assert "Broken pipe" not in err and "Traceback" not in err
+
+
+# -- checkpoints (issue 14) ---------------------------------------------------------------------
+def test_fit_checkpoints_and_resumes_from_the_command_line(files, capsys, tmp_path):
+    ck, model = tmp_path / "ck", tmp_path / "m.synthgan"
+    fit = ["fit", files["table"], "-o", model, "--epochs", "2", "--seed", "0", "--quiet",
+           "--batch-size", "100", "--checkpoint-dir", ck]  # fmt: skip
+    code, _, err = run(capsys, *fit[:-2], "--resume")
+    assert code == 2 and "--resume needs --checkpoint-dir" in err
+    assert run(capsys, *fit)[0] == 0
+    code, _, err = run(capsys, *fit, "--overwrite")  # a second fit would replace the checkpoint
+    assert code == 2 and "Pass --resume" in err and "resume=True" not in err
+    code, _, err = run(capsys, *fit[:5], "3", *fit[6:], "--resume", "--overwrite")
+    assert code == 2 and "epochs=2 in the checkpoint, 3 now" in err
+    assert run(capsys, *fit, "--resume", "--overwrite")[0] == 0  # a finished fit: the same model
+    again = synthgan.load(model).sample(20, random_state=0)
+    direct = CTGANSynthesizer(epochs=2, batch_size=100, random_state=0, verbose=False)
+    pd.testing.assert_frame_equal(
+        again, direct.fit(read_table(files["table"])).sample(20, random_state=0)
+    )

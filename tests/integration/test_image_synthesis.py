@@ -93,10 +93,11 @@ def test_stability_options_train(digits, options):
 def test_sampling_by_class(digits):
     images, labels = digits
     model = ConditionalGANSynthesizer(epochs=1, **SMALL).fit(images[:200], labels[:200])
-    out, drawn = model.sample(labels={2: 3, 5: 1}, random_state=0, return_labels=True)
+    out, drawn = model.sample_with_labels(labels={2: 3, 5: 1}, random_state=0)
     assert out.shape[0] == 4 and drawn.tolist() == [2, 2, 2, 5]
-    out, drawn = model.sample(50, random_state=0, return_labels=True)
+    out, drawn = model.sample_with_labels(50, random_state=0)
     assert len(out) == 50 and set(drawn) <= set(range(10))
+    assert np.array_equal(model.sample(50, random_state=0), out)  # the same images
     with pytest.raises(ValueError, match=r"Unknown class 12.*\[0, 1, 2"):
         model.sample(labels=[1, 12])
     with pytest.raises(ValueError, match="n=3"):
