@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -605,7 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else 2
-    with _warnings_as_messages():
+    with _warnings_as_messages(), _library_log(not getattr(args, "quiet", True)):
         try:
             args.handler(args)
             sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
@@ -619,6 +620,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
     return 0
+
+
+@contextmanager
+def _library_log(shown: bool) -> Iterator[None]:
+    """Show the library's information lines (the device a fit runs on) on stderr."""
+    if not shown:
+        yield
+        return
+    logger = logging.getLogger("synthgan")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _silence_stdout() -> None:
