@@ -49,6 +49,7 @@ from synthgan.evaluation._image_features import (
     register_feature_extractor,
     train_classifier,
 )
+from synthgan.evaluation._neighbours import nearest, squared_distance_blocks
 from synthgan.evaluation._prep import json_safe
 from synthgan.io.grid import grid_array, grid_png_bytes
 from synthgan.io.images import (
@@ -76,7 +77,6 @@ __all__ = [
 _KID_SUBSETS = 50
 _KID_SUBSET_SIZE = 1000
 _SPLIT_FRACTION = 0.2  # share of real set aside to test TSTR/TRTR when no labelled holdout
-_BLOCK_CELLS = 2**22  # query rows x reference rows per block of pairwise distances (32 MiB)
 _GRID_BACKGROUND = 128  # grey between the cells of the report's sample grids
 
 
@@ -194,21 +194,10 @@ def kernel_distance(
     }
 
 
-def _squared_distance_blocks(query: np.ndarray, reference: np.ndarray):
-    """Yield ``(start, block)``: ``block[i, j] = |query[start + i] - reference[j]|^2``."""
-    ref_sq = np.einsum("ij,ij->i", reference, reference)  # (n_ref,)
-    step = max(1, _BLOCK_CELLS // len(reference))
-    for lo in range(0, len(query), step):
-        rows = query[lo : lo + step]  # (chunk, d)
-        rows_sq = np.einsum("ij,ij->i", rows, rows)
-        block = rows_sq[:, None] + ref_sq[None, :] - 2.0 * rows @ reference.T  # (chunk, n_ref)
-        yield lo, np.maximum(block, 0.0)
-
-
 def _kth_neighbour_radii(points: np.ndarray, k: int) -> np.ndarray:
     """Squared distance from each point to its k-th nearest other point, ``(n,)``."""
     radii = np.empty(len(points))
-    for lo, block in _squared_distance_blocks(points, points):
+    for lo, block in squared_distance_blocks(points, points):
         # Sorted, a row starts with the point itself at 0, so index k is the k-th other point.
         radii[lo : lo + len(block)] = np.partition(block, k, axis=1)[:, k]
     return radii
@@ -242,7 +231,7 @@ def prdc(real_features, generated_features, *, k: int = 5) -> dict:
     balls_holding = np.zeros(len(fake))  # real balls around each generated point
     covered = np.zeros(len(real), dtype=bool)
     recalled = np.zeros(len(real), dtype=bool)
-    for lo, block in _squared_distance_blocks(real, fake):  # (real rows, n_fake)
+    for lo, block in squared_distance_blocks(real, fake):  # (real rows, n_fake)
         rows = slice(lo, lo + len(block))
         inside = block <= real_radii[rows, None]  # generated j inside real ball i
         balls_holding += inside.sum(axis=0)
@@ -256,21 +245,22 @@ def prdc(real_features, generated_features, *, k: int = 5) -> dict:
     }
 
 
-def _nearest_squared(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    blocks = _squared_distance_blocks(query, reference)
-    return np.concatenate([block.min(axis=1) for _, block in blocks])  # (n_query,)
-
-
 def _closer_to_train(generated: np.ndarray, train: np.ndarray, holdout: np.ndarray) -> dict:
     """Share of generated points nearer to ``train`` than to ``holdout`` (ties count half)."""
-    to_train = _nearest_squared(generated, train)
-    to_holdout = _nearest_squared(generated, holdout)
+    to_train = nearest(generated, train)[0][:, 0]  # (n_generated,) exact distances
+    to_holdout = nearest(generated, holdout)[0][:, 0]
     share = np.mean((to_train < to_holdout) + 0.5 * (to_train == to_holdout))
     return {
         "share_closer_to_train": float(share),
-        "median_distance_to_train": float(np.sqrt(np.median(to_train))),
-        "median_distance_to_holdout": float(np.sqrt(np.median(to_holdout))),
+        "median_distance_to_train": _median_distance(to_train),
+        "median_distance_to_holdout": _median_distance(to_holdout),
     }
+
+
+def _median_distance(distances: np.ndarray) -> float:
+    # sqrt(median(d^2)), not median(d): they differ for an even count, and the report has
+    # always shown the former.
+    return float(np.sqrt(np.median(np.square(distances))))
 
 
 # --------------------------------------------------------------------------------------------

@@ -42,7 +42,8 @@ strings) are one-hot encoded with missing values as a category of their own; onl
 frequent training categories get a column, the rest and categories unseen in training share an
 "other" column, so memory stays bounded. One-hot entries are ``1 / sqrt(2)``, so a category
 mismatch adds exactly 1 to the squared Euclidean distance, as a difference of one IQR does.
-Nearest neighbours are exact (brute force over blocks of at most 2**22 distances).
+Nearest neighbours are exact (brute force over blocks of at most 2**22 distances, in
+:mod:`synthgan.evaluation._neighbours`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import KernelDensity
 from sklearn.utils import check_random_state
 
+from synthgan.evaluation._neighbours import nearest as _nearest
 from synthgan.evaluation._prep import check_columns, is_numeric_feature, json_safe
 
 __all__ = ["privacy_scores"]
@@ -69,7 +71,6 @@ _MAX_CATEGORIES = 50  # one-hot columns kept per categorical column; the rest sh
 _ONE_HOT = 1.0 / math.sqrt(2.0)  # a mismatch then adds (1/sqrt2)^2 * 2 = 1 to the squared distance
 _MIN_ROWS = 20  # train and holdout rows needed: the attacks split the holdout in two halves
 _QUANTILES = (5, 25, 50, 75, 95)
-_CHUNK_CELLS = 2**22  # query rows x reference rows per block of pairwise distances (32 MiB)
 _KDE_COMPONENTS = 10  # principal components the membership-inference densities live in
 # KDE bandwidth as a multiple of Scott's rule. Scott's rule minimises the error of a smooth
 # density estimate; the attack looks for narrow peaks around training records, and half of it
@@ -202,34 +203,6 @@ def _encode_for_distance(train: pd.DataFrame, *others: pd.DataFrame):
         start = columns[-1].stop
     encoding = _Encoding(tuple(columns))
     return encoding, [encoding.transform(frame) for frame in others]
-
-
-# --------------------------------------------------------------------------------------------
-# Nearest neighbours, chunked so memory stays bounded.
-# --------------------------------------------------------------------------------------------
-def _nearest(query: np.ndarray, reference: np.ndarray, k: int = 1):
-    """Euclidean distances (ascending) and indices of the ``k`` nearest reference rows.
-
-    Candidates are shortlisted with ``|q|^2 + |r|^2 - 2 q.r`` (fast, but inexact near 0), then
-    their distances are recomputed directly, so an exact copy is at distance exactly 0 and equal
-    distances compare equal (they are rounded to 1e-9).
-    """
-    k = min(k, len(reference))
-    n_candidates = min(k + 2, len(reference))
-    ref_sq = np.einsum("ij,ij->i", reference, reference)  # (n_ref,)
-    step = max(1, min(4096, _CHUNK_CELLS // len(reference)))
-    dist = np.empty((len(query), k))
-    index = np.empty((len(query), k), dtype=np.intp)
-    for lo in range(0, len(query), step):
-        block = query[lo : lo + step]  # (chunk, width)
-        approx = ref_sq[None, :] - 2.0 * block @ reference.T  # (chunk, n_ref); |q|^2 dropped
-        cand = np.argpartition(approx, n_candidates - 1, axis=1)[:, :n_candidates]
-        diff = block[:, None, :] - reference[cand]  # (chunk, n_candidates, width)
-        exact = np.round(np.sqrt(np.einsum("ijk,ijk->ij", diff, diff)), 9)
-        order = np.argsort(exact, axis=1, kind="stable")[:, :k]
-        dist[lo : lo + step] = np.take_along_axis(exact, order, axis=1)
-        index[lo : lo + step] = np.take_along_axis(cand, order, axis=1)
-    return dist, index
 
 
 # --------------------------------------------------------------------------------------------

@@ -105,18 +105,6 @@ def test_encoding_puts_unseen_categories_in_other_and_mismatches_at_distance_one
     np.testing.assert_allclose(cdist(x, y), [[1, 0, 1], [1, 1, 1], [1, 1, 0], [1, 0, 1]])
 
 
-def test_nearest_matches_brute_force_across_chunks(monkeypatch):
-    rng = np.random.default_rng(0)
-    query, reference = rng.normal(size=(37, 4)), rng.normal(size=(23, 4))
-    monkeypatch.setattr(privacy, "_CHUNK_CELLS", 50)  # two query rows per block
-    dist, index = privacy._nearest(query, reference, 3)
-    full = cdist(query, reference)
-    np.testing.assert_allclose(dist, np.sort(full, axis=1)[:, :3], atol=1e-8)
-    np.testing.assert_allclose(np.take_along_axis(full, index, axis=1), dist, atol=1e-8)
-    copies, _ = privacy._nearest(reference * 1e3, reference * 1e3, 1)
-    assert (copies == 0).all()  # exact zeros despite |q|^2 + |r|^2 - 2 q.r cancellation
-
-
 def test_risk_formula_and_interval():
     on_train = np.r_[np.ones(900), np.zeros(100)].astype(bool)
     on_control = np.r_[np.ones(500), np.zeros(500)].astype(bool)
