@@ -341,8 +341,15 @@ class FitSession:
         return finals
 
     # -- checkpoints -----------------------------------------------------------------------------
-    def snapshot(self, epoch: int) -> tuple[dict[str, Any], dict[str, Tensor]]:
-        """Everything a resumed fit needs after ``epoch`` epochs: ``(json state, tensors)``."""
+    def snapshot(
+        self, epoch: int, finished: bool = False
+    ) -> tuple[dict[str, Any], dict[str, Tensor]]:
+        """Everything a resumed fit needs after ``epoch`` epochs: ``(json state, tensors)``.
+
+        ``finished`` marks a fit that ended there (all epochs, the DP budget, or a callback such
+        as early stopping): resuming it runs no further epoch. A fit stopped by the time limit is
+        not finished: resuming it continues.
+        """
         tensors: dict[str, Tensor] = {"rng.torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
@@ -356,6 +363,7 @@ class FitSession:
             _add_prefixed(tensors, f"average.{name}.", average.averaged.state_dict())
         state = {
             "epoch": epoch,
+            "finished": finished,
             "seconds": self._seconds_before + time.perf_counter() - self._start,
             "history": self._trainer_ref.history.rows,
             "numpy_rng": self.context.rng.bit_generator.state,
@@ -385,7 +393,7 @@ class FitSession:
         trainer.history.rows = [dict(row) for row in state["history"]]
         self._seconds_before = float(state["seconds"])
         self._restore_rng(state, tensors)
-        return int(state["epoch"])
+        return self.plan.epochs if state.get("finished") else int(state["epoch"])
 
     def _restore_rng(self, state: dict[str, Any], tensors: dict[str, Tensor]) -> None:
         self.context.rng.bit_generator.state = state["numpy_rng"]
@@ -442,9 +450,13 @@ class _Checkpointer(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         done = epoch + 1
-        last = done == self.session.plan.epochs or (self.trainer and self.trainer.stop_training)
-        if done % self.session.checkpoint_every == 0 or last:
-            self.session.checkpoints.save(*self.session.snapshot(done))
+        stopped = self.trainer is not None and self.trainer.stop_training
+        timed_out = any(
+            isinstance(c, TimeLimit) and c.stopped_after is not None for c in self.trainer.callbacks
+        )
+        finished = done >= self.session.plan.epochs or (stopped and not timed_out)
+        if done % self.session.checkpoint_every == 0 or stopped or finished:
+            self.session.checkpoints.save(*self.session.snapshot(done, finished))
 
 
 class _Unpacking(nn.Module):

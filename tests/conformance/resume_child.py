@@ -23,7 +23,7 @@ class Slow(Callback):
     def on_step_end(self, step: int) -> None:
         (OUT / "progress.tmp").write_text(f"{self.epoch} {step}")
         (OUT / "progress.tmp").replace(OUT / "progress")
-        time.sleep(0.05)
+        time.sleep(0.02)
 
 
 if __name__ == "__main__":

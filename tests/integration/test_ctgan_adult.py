@@ -23,7 +23,10 @@ def test_losses_and_timings_recorded(fitted):
     history = model.loss_history_
     assert list(history.columns[:1]) == ["epoch"] and len(history) == 8
     assert np.isfinite(history[["generator_loss", "discriminator_loss"]].to_numpy()).all()
-    assert set(model.timings_) == {"transformer_fit", "transform", "training", "total"}
+    timings = model.timings_  # the one schema of every family
+    assert set(timings) == {"preparation", "training", "total", "epochs", "records_per_second"}
+    assert 0 < timings["preparation"] < timings["total"] and timings["epochs"] == 8
+    assert timings["preparation"] + timings["training"] <= timings["total"] + 1e-6
 
 
 def test_samples_look_like_adult(fitted):

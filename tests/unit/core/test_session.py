@@ -205,3 +205,32 @@ def test_parameter_type_errors_are_one_exception_for_every_family():
         DCGANSynthesizer(epochs=2.0).fit(np.zeros((4, 8, 8), dtype=np.uint8))
     with pytest.raises(InvalidParameterError, match="device must be"):
         _tiny(device="gpu").fit(_frame())
+
+
+class _StopAfter(Callback):
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch + 1 >= self.epochs:
+            self.trainer.stop_training = True
+
+
+def test_resuming_a_stopped_fit_keeps_it_stopped_but_a_timed_out_one_continues(tmp_path):
+    frame = _frame()
+    stopped = _tiny(epochs=4, checkpoint_dir=str(tmp_path / "a")).fit(
+        frame, callbacks=[_StopAfter(2)]
+    )
+    again = _tiny(epochs=4, checkpoint_dir=str(tmp_path / "a")).fit(frame, resume=True)
+    assert len(again.loss_history_) == len(stopped.loss_history_) == 2
+    same = stopped.sample(20, random_state=0), again.sample(20, random_state=0)
+    pd.testing.assert_frame_equal(*same)
+    with pytest.warns(UserWarning, match="time limit"):
+        _tiny(epochs=4, max_time=1e-9, checkpoint_dir=str(tmp_path / "b")).fit(frame)
+    assert read_checkpoint(tmp_path / "b").epoch == 1
+    resumed = _tiny(epochs=4, checkpoint_dir=str(tmp_path / "b")).fit(frame, resume=True)
+    whole = _tiny(epochs=4).fit(frame)
+    assert len(resumed.loss_history_) == 4
+    pd.testing.assert_frame_equal(
+        resumed.sample(20, random_state=0), whole.sample(20, random_state=0)
+    )
