@@ -127,7 +127,7 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
         learned = self._learned(prepared, result)
         learned.update({f"{name}_": module for name, module in result.networks.items()})
         learned.update(self._privacy_learned(privacy))
-        total = time.perf_counter() - start
+        total = time.perf_counter() - start + result.seconds_before  # a resumed fit: all runs
         learned.update(
             loss_history_=result.history, autocast_=autocast,
             timings_=self._timings(result, prepared_seconds, total, data),

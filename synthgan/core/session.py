@@ -209,8 +209,9 @@ class SessionResult:
     networks: dict[str, nn.Module]
     history: pd.DataFrame
     epochs_run: int
-    seconds: float
+    seconds: float  # training seconds, those of the runs before a resume included
     privacy: PrivacyWrapper | None
+    seconds_before: float = 0.0  # training seconds of the runs before a resume
 
 
 def linear_decay(epochs: int, start: int) -> Callable[[int], float]:
@@ -278,7 +279,8 @@ class FitSession:
         if self.privacy is not None:
             self.privacy.unwrap()
         seconds = self._seconds_before + time.perf_counter() - start
-        return SessionResult(finals, history, len(history), seconds, self.privacy)
+        return SessionResult(finals, history, len(history), seconds, self.privacy,
+                             self._seconds_before)  # fmt: skip
 
     def _build(self) -> None:
         for spec in self.plan.networks():
