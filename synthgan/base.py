@@ -28,7 +28,7 @@ from synthgan.core.device import check_device, resolve_device
 from synthgan.core.params import check_int
 from synthgan.core.precision import resolve_autocast
 from synthgan.core.random import check_random_state
-from synthgan.core.session import FitPlan, FitSession, SessionResult
+from synthgan.core.session import FitPlan, FitSession, SessionResult, add_prefixed, prefixed
 from synthgan.core.threads import thread_scope
 from synthgan.exceptions import (
     CheckpointError,
@@ -117,8 +117,10 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
         privacy = self._plan_privacy(data)
         prepared = self._prepare(data, rng, privacy)
         prepared_seconds = time.perf_counter() - start
+        plan = self._fit_plan(prepared, privacy)
+        plan.steps_per_epoch = self._steps_per_epoch(data)  # the count DP-SGD was planned for
         session = FitSession(
-            self._fit_plan(prepared, privacy), device=device, autocast=autocast, rng=rng,
+            plan, device=device, autocast=autocast, rng=rng,
             privacy=privacy, callbacks=callbacks, max_time=self.max_time, verbose=self.verbose,
             checkpoints=store, checkpoint_every=self.checkpoint_every,
             resume=None if checkpoint is None else (checkpoint.state, checkpoint.tensors),
@@ -298,11 +300,9 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
                 "spent": self.privacy_spent_.to_dict(),
                 "accountant": self.privacy_state_,
             }
-        tensors = {
-            f"{name}.{key}": value.detach().cpu().contiguous()
-            for name in self._kept_networks
-            for key, value in getattr(self, f"{name}_").state_dict().items()
-        }
+        tensors: dict[str, torch.Tensor] = {}
+        for name in self._kept_networks:
+            add_prefixed(tensors, f"{name}.", getattr(self, f"{name}_").state_dict())
         return state, tensors
 
     def _set_state(self, state: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
@@ -318,9 +318,7 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
         self.privacy_state_ = None if privacy is None else dict(privacy["accountant"])
         device = resolve_device(self.device, loading=True)
         for name, module in self._empty_networks().items():
-            prefix = f"{name}."
-            weights = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-            module.load_state_dict(weights, strict=True)
+            module.load_state_dict(prefixed(tensors, f"{name}."), strict=True)
             setattr(self, f"{name}_", module.to(device).eval())
         self._on_learned()
 

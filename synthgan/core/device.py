@@ -15,7 +15,19 @@ logger = logging.getLogger("synthgan")
 
 
 def check_device(setting: object) -> None:
-    """Refuse a ``device`` that is not "auto", "cpu", "cuda" or "cuda:N"."""
+    """Refuse a ``device`` that is not "auto", "cpu", "cuda" or "cuda:N", or a CUDA device on a
+    machine without one (before any work: torch's own error comes late and reads "Torch not
+    compiled with CUDA enabled")."""
+    _check_spelling(setting)
+    if setting != "auto" and torch.device(setting).type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameterError(
+            f"device={setting!r} was asked for, but torch sees no CUDA GPU on this machine "
+            f"(torch {torch.__version__}: torch.cuda.is_available() is False). Use "
+            "device='auto' or 'cpu'."
+        )
+
+
+def _check_spelling(setting: object) -> None:
     ok = isinstance(setting, str) and (
         setting in ("auto", "cpu", "cuda")
         or (setting.startswith("cuda:") and setting[5:].isdigit())
@@ -33,7 +45,7 @@ def resolve_device(setting: str, *, loading: bool = False) -> torch.device:
     without CUDA is an error when fitting, and falls back to the CPU with a warning when
     ``loading`` a model file (a model trained on a GPU machine must still load on a laptop).
     """
-    check_device(setting)
+    _check_spelling(setting)
     if setting == "auto":
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         reason = "CUDA is available" if device.type == "cuda" else "no CUDA device"
@@ -42,10 +54,7 @@ def resolve_device(setting: str, *, loading: bool = False) -> torch.device:
     device = torch.device(setting)
     if device.type == "cuda" and not torch.cuda.is_available():
         if not loading:
-            raise InvalidParameterError(
-                f"device={setting!r}, but torch sees no CUDA device (torch "
-                f"{torch.__version__}). Use device='auto' or 'cpu'."
-            )
+            check_device(setting)  # raises, naming the device
         warnings.warn(
             f"The model asks for device={setting!r}, but there is no CUDA device here; it runs "
             "on the CPU.",

@@ -49,7 +49,9 @@ __all__ = [
     "PrivacyWrapper",
     "SessionResult",
     "TrainingContext",
+    "add_prefixed",
     "linear_decay",
+    "prefixed",
 ]
 
 CALIBRATION_BATCHES = 20  # batches of training-like inputs that re-estimate BatchNorm statistics
@@ -130,7 +132,7 @@ class FitPlan:
     networks: Callable[[], Sequence[Network]]
     steps: Callable[[TrainingContext], StepModel]
     epochs: int
-    steps_per_epoch: int
+    steps_per_epoch: int = 1  # set by the template fit from the records and the batch size
     n_critic: int = 1
     description: str = "Training"
 
@@ -301,10 +303,11 @@ class FitSession:
         readers = [spec for spec in self.networks.values() if spec.reads_real]
         if self.privacy is None or not readers:
             return
-        if len(readers) > 1:
-            raise NotImplementedError(
-                f"Differential privacy wraps one network that reads real records; this fit has "
-                f"{[spec.name for spec in readers]}."
+        if len(readers) > 1:  # two critics would need two ledgers composed: not defined here
+            raise ValueError(
+                f"Differential privacy wraps exactly one network that reads real records, and "
+                f"its accountant is the fit's ledger; this fit describes "
+                f"{[spec.name for spec in readers]}. Give one network the reads_real role."
             )
         spec = readers[0]
         noise = self.context.generator(f"{spec.name}.dp_noise")
@@ -359,10 +362,10 @@ class FitSession:
             tensors[f"rng.generator.{name}"] = gen.get_state()
         optimizers = {}
         for name, spec in self.networks.items():
-            _add_prefixed(tensors, f"network.{name}.", spec.module.state_dict())
+            add_prefixed(tensors, f"network.{name}.", spec.module.state_dict())
             optimizers[name] = _flatten_optimizer(self.context.optimizers[name], name, tensors)
         for name, average in self.averages.items():
-            _add_prefixed(tensors, f"average.{name}.", average.averaged.state_dict())
+            add_prefixed(tensors, f"average.{name}.", average.averaged.state_dict())
         state = {
             "epoch": epoch,
             "finished": finished,
@@ -383,10 +386,10 @@ class FitSession:
 
     def _restore(self, steps, trainer, state: dict[str, Any], tensors: dict[str, Tensor]) -> int:
         for name, spec in self.networks.items():
-            spec.module.load_state_dict(_prefixed(tensors, f"network.{name}."))
+            spec.module.load_state_dict(prefixed(tensors, f"network.{name}."))
             _load_optimizer(self.context.optimizers[name], state["optimizers"][name], tensors)
         for name, average in self.averages.items():
-            average.averaged.load_state_dict(_prefixed(tensors, f"average.{name}."))
+            average.averaged.load_state_dict(prefixed(tensors, f"average.{name}."))
             average.updates = int(state["averages"][name])
         if self.privacy is not None:
             self.privacy.load_state_dict(state["privacy"])
@@ -495,12 +498,14 @@ def _restore_callbacks(callbacks: Sequence[Callback], saved: Sequence[Sequence[A
             callback.load_state_dict(match[1])
 
 
-def _add_prefixed(tensors: dict[str, Tensor], prefix: str, values: Mapping[str, Tensor]) -> None:
+def add_prefixed(tensors: dict[str, Tensor], prefix: str, values: Mapping[str, Tensor]) -> None:
+    """Copy ``values`` into ``tensors`` under ``prefix``, on the CPU and contiguous."""
     for key, value in values.items():
         tensors[prefix + key] = value.detach().cpu().contiguous()
 
 
-def _prefixed(tensors: Mapping[str, Tensor], prefix: str) -> dict[str, Tensor]:
+def prefixed(tensors: Mapping[str, Tensor], prefix: str) -> dict[str, Tensor]:
+    """The entries of ``tensors`` under ``prefix``, with the prefix removed."""
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 

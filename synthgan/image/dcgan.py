@@ -326,7 +326,6 @@ class DCGANSynthesizer(BaseSynthesizer):
             networks=lambda: self._networks(prepared.config, privacy is not None),
             steps=lambda context: self._steps(context, prepared, privacy is not None),
             epochs=self.epochs,
-            steps_per_epoch=self._steps_per_epoch(prepared.data),
             n_critic=self.discriminator_steps,
             description=name,
         )
@@ -394,9 +393,6 @@ class DCGANSynthesizer(BaseSynthesizer):
 
     def _training_labels(self, data: ImageData) -> torch.Tensor | None:
         return None
-
-    def _steps_per_epoch(self, data: ImageData) -> int:
-        return max(1, data.n_images // self._batch_size(data))
 
     def _adam(self, lr: float):
         betas = tuple(self.betas)

@@ -140,7 +140,7 @@ class PrivateImageGANSteps(ImageGANSteps):
         batch = self.options.batch_size
         fake_labels = self._fake_labels(batch)
         noise = self._noise(batch)
-        with self._autocast():
+        with self.context.precision():
             fake = self.generator(noise, fake_labels)
         shown = diff_augment(fake.detach().float(), self.options.augment)
         scores: list[Tensor] = []

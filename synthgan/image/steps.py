@@ -109,9 +109,6 @@ class ImageGANSteps(GANSteps):
         self._cursor = int(state["cursor"])
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _autocast(self):
-        return self.context.precision()
-
     def _next_index(self) -> np.ndarray:
         """The next batch of a fresh shuffle every epoch (every image once per epoch)."""
         batch = self.options.batch_size
@@ -131,7 +128,7 @@ class ImageGANSteps(GANSteps):
         return real, labels  # (batch, C, H, W) in [-1, 1], (batch,)
 
     def _discriminate(self, images: Tensor, labels: Tensor | None) -> Tensor:
-        with self._autocast():
+        with self.context.precision():
             return self.discriminator(diff_augment(images, self.options.augment), labels).float()
 
     def _noise(self, n: int) -> Tensor:
@@ -141,7 +138,7 @@ class ImageGANSteps(GANSteps):
     def discriminator_step(self) -> dict[str, float]:
         real, labels = self._real_batch()
         noise = self._noise(real.shape[0])
-        with self._autocast():
+        with self.context.precision():
             fake = self.generator(noise, labels)
         real_scores, fake_scores = self._score_pair(real, fake.detach().float(), labels)
         loss = self.loss.discriminator(real_scores, fake_scores)
@@ -173,7 +170,7 @@ class ImageGANSteps(GANSteps):
         else:  # n_critic = 0 never happens; kept so the step also works on its own
             _, labels = self._real_batch()
             noise = self._noise(self.options.batch_size)
-            with self._autocast():
+            with self.context.precision():
                 fake = self.generator(noise, labels)
         self.discriminator.requires_grad_(False)  # no gradient for weights this step keeps
         try:
@@ -202,7 +199,7 @@ class ImageGANSteps(GANSteps):
         half = max(1, fake.shape[0] // 2)
         pair_labels = None if labels is None else labels[:half]
         other_noise = self._noise(half)
-        with self._autocast():
+        with self.context.precision():
             other = self.generator(other_noise, pair_labels)
         pixels = (fake[:half].float() - other.float()).abs().flatten(1).mean(dim=1)  # (half,)
         latent = (noise[:half] - other_noise).abs().mean(dim=1)  # (half,)
@@ -223,7 +220,7 @@ class ImageGANSteps(GANSteps):
 
     def _generate_for_monitor(self, n: int, code: int) -> Tensor:
         labels = None if code < 0 else torch.full((n,), code, device=self.device)
-        with self._autocast():
+        with self.context.precision():
             return self.generator(self._noise(n), labels).float()
 
     def calibration_inputs(self, name: str, batches: int) -> list[tuple[Tensor, Tensor | None]]:

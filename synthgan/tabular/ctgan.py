@@ -14,7 +14,7 @@ import torch
 from synthgan.base import BaseSynthesizer, data_digest, register_model_kind
 from synthgan.core.callbacks import Callback
 from synthgan.core.losses import create_loss
-from synthgan.core.params import check_int
+from synthgan.core.params import check_fraction, check_int, check_positive
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
 from synthgan.core.session import FitPlan, Network, TrainingContext
 from synthgan.exceptions import DataValidationError
@@ -391,7 +391,6 @@ class CTGANSynthesizer(BaseSynthesizer):
             networks=lambda: self._networks(config, private),
             steps=lambda context: self._steps(context, prepared, private),
             epochs=self.epochs,
-            steps_per_epoch=max(1, len(prepared.matrix) // prepared.batch_size),
             n_critic=self.discriminator_steps,
             description=description,
         )
@@ -469,22 +468,14 @@ class CTGANSynthesizer(BaseSynthesizer):
                 "since the discriminator scores packs of pac rows."
             )
         for name in ("generator_lr", "discriminator_lr", "tau"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}.")
+            check_positive(name, getattr(self, name))
         for name in ("generator_decay", "discriminator_decay", "gp_lambda"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
+            check_positive(name, getattr(self, name), allow_zero=True)
         if len(tuple(self.betas)) != 2:
             raise ValueError(f"betas must be a pair of floats, got {self.betas!r}.")
         if not 0 <= self.weight_threshold < 1:
             raise ValueError(f"weight_threshold must be in [0, 1), got {self.weight_threshold!r}.")
-        if self.ema_decay is not None and not (
-            isinstance(self.ema_decay, float | int) and 0 < self.ema_decay < 1
-        ):
-            raise ValueError(
-                f"ema_decay must be None or a float in (0, 1) such as 0.999, got "
-                f"{self.ema_decay!r}."
-            )
+        check_fraction("ema_decay", self.ema_decay, optional=True)
         create_loss(self.loss)  # raises with the valid names
 
     def _effective_batch_size(self, n_rows: int) -> int:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import torch
-
 from synthgan.exceptions import DataValidationError
 from synthgan.io.atomic import StrPath, check_destination
 from synthgan.io.tables import SUPPORTED_EXTENSIONS
@@ -69,13 +67,11 @@ def check_extension(path: Path, allowed: Sequence[str], what: str, example: str)
 
 
 def check_device(device: str | None) -> None:
-    """Refuse a CUDA device on a machine without one before any work (torch's own error comes
-    late and reads "Torch not compiled with CUDA enabled")."""
-    if device is not None and str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was asked for, but torch sees no CUDA GPU on this machine "
-            "(torch.cuda.is_available() is False); use device='cpu'."
-        )
+    """Refuse a bad ``device`` option (a CUDA device without one) before any work."""
+    if device is not None:
+        from synthgan.core.device import check_device as check
+
+        check(device)
 
 
 def set_threads(threads: int | None) -> None:
