@@ -217,11 +217,14 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
 
         resolved = config.validate(self._n_records(data))
         steps = self.epochs * self._steps_per_epoch(data) * getattr(self, "discriminator_steps", 1)
-        return DPSGDTraining(
+        preprocessing = self._plan_preprocessing(data, resolved)
+        privacy = DPSGDTraining(
             resolved, n_records=self._n_records(data), batch_size=self._batch_size(data),
-            steps=steps, preprocessing=self._preprocessing_cost(data, resolved),
+            steps=steps, preprocessing=None if preprocessing is None else preprocessing.planned(),
             records=self._records,
         )  # fmt: skip
+        privacy.preprocessing = preprocessing
+        return privacy
 
     def _privacy_learned(self, privacy) -> dict[str, Any]:
         if privacy is None:
@@ -247,9 +250,10 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
     def _steps_per_epoch(self, data: Any) -> int:
         return max(1, self._n_records(data) // self._batch_size(data))
 
-    def _preprocessing_cost(self, data: Any, resolved) -> tuple[float, float]:
-        """The (ε, δ) the family's DP preprocessing will release (none by default)."""
-        return 0.0, 0.0
+    def _plan_preprocessing(self, data: Any, resolved):
+        """The family's DP preprocessing release, planned from public facts
+        (a :class:`~synthgan.privacy.preprocessing.GaussianPlan`), or None (the default)."""
+        return None
 
     def _privacy_notes(self, privacy) -> tuple[str, ...]:
         """Plain-language lines for the privacy report (what is public, what is saved)."""

@@ -68,6 +68,9 @@ _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bcheckpoint_dir\b", "--checkpoint-dir"),
         (r"\bcheckpoint_every\b", "--checkpoint-every"),
         (r"\bprivacy=PrivacyConfig\(\.\.\.\)", "--epsilon"),
+        (r"\bpreprocessing_epsilon_share\b", "--preprocessing-epsilon-share"),
+        (r"\bstrict=True\b", "--strict-privacy"),
+        (r"\bas public metadata\b", "as public metadata (--metadata)"),
         (
             r"column '([^']*)'(.*?)" + re.escape(MISSING_HINT),
             r"column '\1'\2 (or --condition '\1=' for a missing value)",
@@ -98,6 +101,8 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         "fit",
         help="fit CTGAN on a CSV or Parquet table and save the model",
         description="Fit a CTGAN synthesizer on a table and save it as a model file.",
+        epilog=_FIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     fit.add_argument("input", help="training table (.csv, .csv.gz, .tsv, .parquet, ...)")
     fit.add_argument("-o", "--output", required=True, help="model file to write (*.synthgan)")
@@ -122,6 +127,31 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         "--quiet", action="store_true", help="no progress bar or summary (a privacy report stays)"
     )
     fit.set_defaults(handler=_run_fit)
+
+
+_FIT_EPILOG = """\
+differential privacy without and with metadata:
+  synthgan fit data.csv -o model.synthgan --epsilon 3
+      every category list, count and value range is released under DP (one Gaussian
+      release, composed with DP-SGD); a warning lists what that did to each column
+  synthgan metadata data.csv > meta.json     # a draft of the column kinds: review it
+  synthgan fit data.csv -o model.synthgan --epsilon 1 --metadata meta.json
+      what the metadata declares public costs nothing, e.g.
+      {"columns": {"country": {"categories": ["FR", "DE", "NL"], "missing": false},
+                   "age": {"min": 0, "max": 120}}}
+  synthgan fit data.csv -o model.synthgan --epsilon 3 --preprocessing-epsilon-share 0.1
+      a fixed share of the budget for those statistics ('auto', the default, sizes it)
+"""
+
+
+def _share(text: str) -> float | str:
+    if text == "auto":
+        return text
+    try:
+        return float(text)
+    except ValueError:
+        message = f"expected 'auto' or a number in [0, 1), got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def _add_reading_options(parser: argparse.ArgumentParser) -> None:
@@ -230,6 +260,20 @@ def _add_privacy_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--accountant", choices=("prv", "rdp"), default="prv", help="privacy accountant"
     )
+    group.add_argument(
+        "--preprocessing-epsilon-share",
+        type=_share,
+        default="auto",
+        metavar="SHARE",
+        help="share of the budget for the statistics released before training (category "
+        "lists and counts, value ranges): 'auto' (default) sizes it from what must be "
+        "released and the table's size, or a number in [0, 1)",
+    )
+    group.add_argument(
+        "--strict-privacy",
+        action="store_true",
+        help="fail, rather than warn, when DP releases no category of a column",
+    )
 
 
 def _privacy_config(args: argparse.Namespace) -> PrivacyConfig | None:
@@ -237,7 +281,11 @@ def _privacy_config(args: argparse.Namespace) -> PrivacyConfig | None:
         if args.delta is not None:
             raise ValueError("--delta needs --epsilon (the privacy budget ε).")
         return None
-    return PrivacyConfig(args.epsilon, args.delta, accountant=args.accountant)
+    return PrivacyConfig(
+        args.epsilon, args.delta, accountant=args.accountant,
+        preprocessing_epsilon_share=args.preprocessing_epsilon_share,
+        strict=args.strict_privacy,
+    )  # fmt: skip
 
 
 def _add_sample(commands: argparse._SubParsersAction) -> None:

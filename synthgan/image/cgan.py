@@ -16,7 +16,7 @@ import torch
 from synthgan.base import register_model_kind
 from synthgan.core.params import check_int
 from synthgan.core.random import check_random_state
-from synthgan.exceptions import DataValidationError, PrivacyBudgetError
+from synthgan.exceptions import DataValidationError
 from synthgan.image.data import ImageData
 from synthgan.image.dcgan import DCGANSynthesizer
 from synthgan.privacy.config import PrivacyConfig
@@ -177,22 +177,23 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
     def _training_labels(self, data: ImageData) -> torch.Tensor:
         return data.labels
 
-    def _preprocessing_cost(self, data: ImageData, resolved) -> tuple[float, float]:
-        if not resolved.preprocessing_epsilon > 0:
-            raise PrivacyBudgetError(
-                "preprocessing_epsilon_share is 0, but the conditional model releases its class "
-                "counts under differential privacy (they set the class frequencies of training "
-                "and sampling). Give a positive share (0.1 is the default)."
-            )
-        return resolved.preprocessing_epsilon, 0.0
+    def _plan_preprocessing(self, data: ImageData, resolved):
+        from synthgan.image.private import CLASS_COUNTS
+        from synthgan.privacy.preprocessing import plan_gaussian_release
+
+        return plan_gaussian_release(
+            resolved, name=CLASS_COUNTS, histograms=1, n_records=data.n_images,
+            what="its class counts (they set the class frequencies of training and sampling)",
+        )  # fmt: skip
 
     def _class_counts(self, data: ImageData, rng, privacy) -> list[int]:
         if privacy is None:
             return [int(c) for c in torch.bincount(data.labels, minlength=data.n_classes)]
         from synthgan.image.private import CLASS_COUNTS, release_class_counts
 
-        epsilon = privacy.planned_preprocessing[0]
-        counts, release = release_class_counts(data.labels, data.n_classes, epsilon, rng)
+        counts, release = release_class_counts(
+            data.labels, data.n_classes, privacy.preprocessing, rng
+        )
         privacy.record({CLASS_COUNTS: release})
         return counts
 

@@ -15,9 +15,10 @@ What else would read the private images, and what DP mode does instead:
 
 * **class list** (conditional model): the set of labels present is itself data-dependent, so it
   must be given as public metadata (``fit(..., classes=[...])``);
-* **class frequencies** (fake labels in training, and ``sample`` without labels): Laplace-noised
-  counts (:func:`~synthgan.privacy.mechanisms.noisy_counts`), charged to the preprocessing share
-  of ε, rounded and clamped at zero before they are stored; the exact counts are never kept;
+* **class frequencies** (fake labels in training, and ``sample`` without labels): Gaussian-
+  noised counts (one release of sensitivity 1, :mod:`synthgan.privacy.preprocessing`, composed
+  with DP-SGD in the same accountant), rounded and clamped at zero before they are stored; the
+  exact counts are never kept;
 * **value range**: from the caller (``value_range=``) or from an integer dtype, never detected
   from float pixel values;
 * **diversity monitor**: off, since its reference is a sample of real images;
@@ -41,7 +42,7 @@ from synthgan.core.session import TrainingContext
 from synthgan.image.augment import diff_augment
 from synthgan.image.steps import ImageGANSteps, ImageStepOptions
 from synthgan.privacy.engine import PrivateCritic, poisson_batch
-from synthgan.privacy.mechanisms import Release, frequencies_from_counts, noisy_counts
+from synthgan.privacy.mechanisms import Release, frequencies_from_counts, gaussian_counts
 
 __all__ = [
     "CLASS_COUNTS",
@@ -54,17 +55,19 @@ CLASS_COUNTS = "preprocessing: class counts"  # the release's name in privacy_sp
 
 
 def release_class_counts(
-    labels: Tensor, n_classes: int, epsilon: float, rng: np.random.Generator
+    labels: Tensor, n_classes: int, plan, rng: np.random.Generator
 ) -> tuple[list[int], Release]:
-    """ε-DP class counts: Laplace(1/ε) on every count, then rounded and clamped at zero.
+    """DP class counts: N(0, σ²) on every count (``plan``, a
+    :class:`~synthgan.privacy.preprocessing.GaussianPlan` of one histogram), then rounded and
+    clamped at zero.
 
-    Returns the counts to store (the exact ones are never kept) and the release, whose cost goes
-    into ``privacy_spent_``. One image changes one count by one: L1 sensitivity 1.
+    Returns the counts to store (the exact ones are never kept) and the release, which goes
+    into the ledger. One image changes one count by one: L2 sensitivity 1.
     """
     exact = torch.bincount(labels, minlength=n_classes).numpy()  # (n_classes,)
-    release = noisy_counts(exact, epsilon, rng)
-    stored = np.clip(np.rint(release.value), 0, None).astype(np.int64)  # post-processing
-    return [int(c) for c in stored], release
+    noisy = gaussian_counts(exact, plan.sigma, rng)
+    stored = np.clip(np.rint(noisy), 0, None).astype(np.int64)  # post-processing
+    return [int(c) for c in stored], plan.release(noisy)
 
 
 def without_inplace(module: nn.Module) -> nn.Module:

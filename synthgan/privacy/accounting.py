@@ -4,12 +4,14 @@ Neighbouring datasets differ by adding or removing one record, the notion under 
 accountants analyse Poisson-subsampled Gaussian steps; the preprocessing mechanisms of
 :mod:`synthgan.privacy.mechanisms` use the same notion.
 
-Composition is *basic sequential composition* (Dwork & Roth 2014, Theorem 3.16): running
-mechanisms that are (ε_i, δ_i)-DP on the same data is (Σ ε_i, Σ δ_i)-DP. It holds for pure
-(δ_i = 0) and approximate mechanisms alike, adaptively chosen or not. DP-SGD is composed over its
-steps by the accountant (RDP or PRV, much tighter than basic composition), then once more with the
-preprocessing releases by basic composition: DP-SGD receives ``δ − Σ δ_pre`` and its ε at that δ
-is added to ``Σ ε_pre``.
+**One ledger.** Every Gaussian release of the preprocessing (a vector of noisy counts with a
+known L2 sensitivity) is one step of sampling rate 1 for the accountant, and DP-SGD's steps are
+the rest of the same accountant's history: ε is computed once, for the whole history, at the
+δ left after the partition-selection thresholds' additive δ (:func:`compose_privacy`). The
+noise of DP-SGD is calibrated with the preprocessing already in the history
+(:func:`plan_dp_sgd` ``prior=``), so the total lands on the target. Pure ε-DP releases (the
+Laplace functions, kept for callers of :mod:`~synthgan.privacy.mechanisms`) are added by basic
+sequential composition (Dwork & Roth 2014, Theorem 3.16).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,8 @@ __all__ = [
     "compose_privacy",
     "create_accountant",
     "epsilon_after",
+    "gaussian_budget_multiplier",
+    "history_epsilon",
     "max_steps_within_budget",
     "plan_dp_sgd",
     "register_accountant",
@@ -126,26 +130,67 @@ def _history_entry(entry: Any) -> tuple[float, float, int]:
     return float(entry[0]), float(entry[1]), int(entry[2])
 
 
+HistoryEntry = tuple[float, float, int]  # (noise multiplier, sample rate, steps)
+
+
 def epsilon_after(
-    accountant: str, *, noise_multiplier: float, sample_rate: float, steps: int, delta: float
+    accountant: str,
+    *,
+    noise_multiplier: float,
+    sample_rate: float,
+    steps: int,
+    delta: float,
+    prior: Sequence[HistoryEntry] = (),
 ) -> float:
-    """ε after ``steps`` Poisson-subsampled Gaussian steps, as accountant ``accountant`` says."""
-    if steps == 0:
+    """ε after ``prior`` and then ``steps`` Poisson-subsampled Gaussian steps (``accountant``)."""
+    history = [_history_entry(entry) for entry in prior]
+    if steps:
+        history.append((float(noise_multiplier), float(sample_rate), int(steps)))
+    return history_epsilon(accountant, history, delta)
+
+
+def history_epsilon(accountant: str, history: Sequence[HistoryEntry], delta: float) -> float:
+    """ε at ``delta`` of an accountant history (0 for an empty one)."""
+    history = [entry for entry in history if entry[2] > 0]
+    if not history:
         return 0.0
     acc = create_accountant(accountant)
-    acc.history = [(float(noise_multiplier), float(sample_rate), int(steps))]
-    return float(acc.get_epsilon(delta=delta))
+    acc.history = [_history_entry(entry) for entry in history]
+    with warnings.catch_warnings():
+        # Opacus' PRV accountant takes log(0) at q = 1 (a Gaussian release) in a branch whose
+        # result it discards; the figure is right.
+        warnings.filterwarnings("ignore", "divide by zero", RuntimeWarning)
+        warnings.filterwarnings("ignore", "Optimal order is the largest alpha", UserWarning)
+        return float(acc.get_epsilon(delta=delta))
 
 
-def _probe(accountant: str, sigma: float, sample_rate: float, steps: int, delta: float) -> float:
+def gaussian_budget_multiplier(epsilon: float, delta: float, accountant: str = "prv") -> float:
+    """The noise multiplier z of one Gaussian release that, alone, spends (ε, δ).
+
+    A preprocessing share s of the budget is then the release with multiplier ``z / √s``:
+    Gaussian releases compose exactly (their ``1/z²`` add up), so the share is a share of the
+    budget's ``1/z²``, whatever else the ledger holds.
+    """
+    return plan_dp_sgd(epsilon, delta, 1.0, 1, accountant, rtol=0.001, max_noise_multiplier=1e5)
+
+
+def _probe(
+    accountant: str,
+    sigma: float,
+    sample_rate: float,
+    steps: int,
+    delta: float,
+    prior: Sequence[HistoryEntry] = (),
+) -> float:
     # A search probes far-off σ and step counts, where Opacus warns (RDP: "optimal order is the
     # largest alpha"; PRV: log(0) at q = 1) about bounds that are never reported; silence them.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
         return epsilon_after(
-            accountant, noise_multiplier=sigma, sample_rate=sample_rate, steps=steps, delta=delta
-        )
+            accountant, noise_multiplier=sigma, sample_rate=sample_rate, steps=steps,
+            delta=delta, prior=prior,
+        )  # fmt: skip
 
 
 def plan_dp_sgd(
@@ -158,8 +203,12 @@ def plan_dp_sgd(
     noise_multiplier: float | None = None,
     max_noise_multiplier: float = MAX_NOISE_MULTIPLIER,
     rtol: float = 0.01,
+    prior: Sequence[HistoryEntry] = (),
 ) -> float:
     """The noise multiplier σ for ``steps`` DP-SGD steps to end within (ε, δ).
+
+    ``prior`` is what the ledger holds before DP-SGD (the preprocessing's Gaussian releases,
+    ``(z, 1.0, 1)`` each): σ is calibrated for the composition of both.
 
     Calibration (``noise_multiplier=None``) doubles σ, then bisects, keeping a σ whose ε is at
     most the target (never overshoots) and within ``rtol · target_epsilon`` of it. Raises
@@ -169,19 +218,24 @@ def plan_dp_sgd(
     _check_plan_args(target_epsilon, target_delta, sample_rate, steps, accountant)
 
     def eps_of(sigma: float) -> float:
-        return _probe(accountant, sigma, sample_rate, steps, target_delta)
+        return _probe(accountant, sigma, sample_rate, steps, target_delta, prior)
 
     if noise_multiplier is not None:
         _check_fixed_noise(
-            eps_of, noise_multiplier, target_epsilon, target_delta, sample_rate, steps, accountant
-        )
+            eps_of, noise_multiplier, target_epsilon, target_delta, sample_rate, steps, accountant,
+            prior,
+        )  # fmt: skip
         return float(noise_multiplier)
     low, high, eps_high = _bracket(eps_of, target_epsilon, max_noise_multiplier)
     if high is None:
         budget = f"ε={target_epsilon:g}, δ={target_delta:.3g}"
+        before = ""
+        if prior:
+            alone = _probe(accountant, 1.0, 1.0, 0, target_delta, prior)
+            before = f" after the preprocessing releases (ε={alone:.4g} alone)"
         raise PrivacyBudgetError(
             f"The budget {budget} cannot be met with sample rate q={sample_rate:.4g} over "
-            f"{steps} steps: even noise multiplier {max_noise_multiplier:g} spends "
+            f"{steps} steps{before}: even noise multiplier {max_noise_multiplier:g} spends "
             f"ε={eps_high:.4g}. {_BUDGET_ADVICE}"
         )
     return _bisect(eps_of, target_epsilon, low, (high, eps_high), rtol)
@@ -230,6 +284,7 @@ def _check_fixed_noise(
     sample_rate: float,
     steps: int,
     accountant: str,
+    prior: Sequence[HistoryEntry] = (),
 ) -> None:
     if not (isinstance(sigma, numbers.Real) and sigma > 0 and math.isfinite(sigma)):
         raise ValueError(f"noise_multiplier must be a positive finite number, got {sigma!r}.")
@@ -237,7 +292,7 @@ def _check_fixed_noise(
     if spent <= target_epsilon:
         return
     allowed = max_steps_within_budget(
-        target_epsilon, target_delta, sample_rate, sigma, accountant, upper=steps
+        target_epsilon, target_delta, sample_rate, sigma, accountant, upper=steps, prior=prior
     )
     raise PrivacyBudgetError(
         f"With noise_multiplier={sigma:g} and sample rate q={sample_rate:.4g}, the planned "
@@ -255,13 +310,13 @@ def max_steps_within_budget(
     accountant: str = "prv",
     *,
     upper: int,
+    prior: Sequence[HistoryEntry] = (),
 ) -> int:
     """The largest number of steps, at most ``upper``, whose ε stays within ``target_epsilon``."""
 
     def fits(steps: int) -> bool:
-        return (
-            _probe(accountant, noise_multiplier, sample_rate, steps, target_delta) <= target_epsilon
-        )
+        spent = _probe(accountant, noise_multiplier, sample_rate, steps, target_delta, prior)
+        return spent <= target_epsilon
 
     low, high = 0, int(upper)  # invariant: fits(low); ε grows with the number of steps
     if fits(high):
@@ -335,16 +390,26 @@ class PrivacySpent:
     Attributes
     ----------
     epsilon, delta : float
-        The whole pipeline is (epsilon, delta)-DP (basic composition of the breakdown).
+        The whole pipeline is (epsilon, delta)-DP.
     breakdown : dict of str to (float, float)
-        (ε, δ) of every mechanism, e.g. ``{"preprocessing: bounds": (0.1, 0.0), "DP-SGD":
-        (2.8, 1e-7)}``; they add up to ``(epsilon, delta)``.
+        (ε, δ) of every mechanism, e.g. ``{"preprocessing: column statistics": (0.41, 2e-8),
+        "DP-SGD": (2.8, 2e-7)}``. With ``composition="accountant"`` each ε is what that
+        mechanism would spend *alone*: composed in one accountant they cost less than their
+        sum, and ``epsilon`` is the composed figure. With ``"basic"`` they add up.
     dp_sgd : DPSGDSummary or None
         DP-SGD's settings, None when no DP-SGD step ran.
     target_epsilon : float or None
         The ε that was asked for, if known.
     notes : tuple of str
         Extra plain-language lines for :meth:`report` (e.g. how δ was chosen).
+    composition : {"accountant", "basic"}
+        How the breakdown was composed (models saved before the one ledger say "basic").
+    accountant : str or None
+        The accountant that composed the ledger.
+    ledger : tuple of (str, float, float, int)
+        The accountant's whole history, ``(mechanism, noise multiplier, sample rate, steps)``
+        per entry, and ``ledger_delta``, the δ its ε was computed at: enough to recompute
+        ``epsilon`` independently with any implementation of the accountant.
 
     Examples
     --------
@@ -358,6 +423,10 @@ class PrivacySpent:
     dp_sgd: DPSGDSummary | None = None
     target_epsilon: float | None = None
     notes: tuple[str, ...] = field(default=())
+    composition: str = "basic"
+    accountant: str | None = None
+    ledger: tuple[tuple[str, float, float, int], ...] = ()
+    ledger_delta: float | None = None
 
     def __iter__(self) -> Iterator[float]:
         yield self.epsilon
@@ -372,6 +441,10 @@ class PrivacySpent:
             "dp_sgd": None if self.dp_sgd is None else self.dp_sgd.to_dict(),
             "target_epsilon": self.target_epsilon,
             "notes": list(self.notes),
+            "composition": self.composition,
+            "accountant": self.accountant,
+            "ledger": [list(entry) for entry in self.ledger],
+            "ledger_delta": self.ledger_delta,
         }
 
     @classmethod
@@ -385,6 +458,12 @@ class PrivacySpent:
             dp_sgd=None if dp_sgd is None else DPSGDSummary.from_dict(dp_sgd),
             target_epsilon=data.get("target_epsilon"),
             notes=tuple(data.get("notes", ())),
+            composition=data.get("composition", "basic"),
+            accountant=data.get("accountant"),
+            ledger=tuple(
+                (str(n), float(z), float(q), int(t)) for n, z, q, t in data.get("ledger", ())
+            ),
+            ledger_delta=data.get("ledger_delta"),
         )
 
     def report(self) -> str:
@@ -395,7 +474,7 @@ class PrivacySpent:
             f"for the whole pipeline{target}: adding or removing any one training record changes "
             f"the probability of any outcome by a factor of at most e^{self.epsilon:.3g}, except "
             f"with probability {self.delta:.3g}.",
-            "Composition: basic sequential composition, the ε and δ below add up.",
+            self._composition_line(),
         ]
         width = max((len(name) for name in self.breakdown), default=0)
         lines += [
@@ -405,6 +484,16 @@ class PrivacySpent:
         if self.dp_sgd is not None:
             lines += _dp_sgd_lines(self.dp_sgd)
         return "\n".join([*lines, *self.notes])
+
+    def _composition_line(self) -> str:
+        if self.composition != "accountant":
+            return "Composition: basic sequential composition, the ε and δ below add up."
+        name = (self.accountant or "the").upper()
+        return (
+            f"Composition: every Gaussian release and every DP-SGD step in one {name} "
+            "accountant; each line's ε is what that mechanism would spend alone (they do not "
+            "add up: the total above is the composed figure), each line's δ adds up to the total."
+        )
 
 
 def _dp_sgd_lines(s: DPSGDSummary) -> list[str]:
@@ -421,41 +510,100 @@ def _dp_sgd_lines(s: DPSGDSummary) -> list[str]:
 
 
 def compose_privacy(
-    preprocessing: Mapping[str, tuple[float, float]],
+    releases: Mapping[str, Any],
     *,
     delta: float,
     accountant: IAccountant | None = None,
+    accountant_name: str | None = None,
     dp_sgd: DPSGDSummary | None = None,
     target_epsilon: float | None = None,
     notes: tuple[str, ...] = (),
 ) -> PrivacySpent:
-    """Compose preprocessing releases with DP-SGD into one :class:`PrivacySpent`.
+    """Compose the preprocessing releases with DP-SGD into one :class:`PrivacySpent`.
 
     Parameters
     ----------
-    preprocessing : mapping of str to (float, float)
-        (ε, δ) of every preprocessing release, by name.
+    releases : mapping of str to Release or (float, float)
+        Every preprocessing release by name: a :class:`~synthgan.privacy.mechanisms.Release`
+        (Gaussian ones carry a noise multiplier and go into the accountant; their ``delta`` is
+        the additive δ of a threshold) or a pure ``(ε, δ)`` pair (basic composition).
     delta : float
-        Total δ of the pipeline; DP-SGD's ε is computed at ``delta − Σ δ_pre``.
+        Total δ of the pipeline: the accountant's ε is computed at ``delta − Σ δ_additive``.
     accountant : IAccountant or None
         DP-SGD's accountant; None or an empty history means no DP-SGD step ran.
+    accountant_name : str or None
+        The registry name of the accountant that composes everything; needed when some
+        release is Gaussian or ``accountant`` is given.
     dp_sgd, target_epsilon, notes : passed through to :class:`PrivacySpent`.
     """
-    breakdown = {name: (float(eps), float(dlt)) for name, (eps, dlt) in preprocessing.items()}
-    pre_delta = sum(dlt for _, dlt in breakdown.values())
-    if accountant is not None and accountant.history:
-        sgd_delta = delta - pre_delta
-        if not sgd_delta > 0:
-            raise PrivacyBudgetError(
-                f"Preprocessing spent δ={pre_delta:.3g}, all of the total δ={delta:.3g}; "
-                "DP-SGD needs some δ left. Raise target_delta or spend less δ on preprocessing."
-            )
-        breakdown[DP_SGD_KEY] = (float(accountant.get_epsilon(delta=sgd_delta)), sgd_delta)
+    entries, pure = _split_releases(releases)
+    sgd_history = list(accountant.history) if accountant is not None else []
+    additive = sum(dlt for _, dlt in pure.values())
+    if not entries and not sgd_history:
+        breakdown = dict(pure)
+        return PrivacySpent(
+            epsilon=sum(eps for eps, _ in breakdown.values()), delta=additive,
+            breakdown=breakdown, dp_sgd=dp_sgd, target_epsilon=target_epsilon, notes=notes,
+        )  # fmt: skip
+    if accountant_name is None:
+        raise ValueError("compose_privacy needs accountant_name to compose Gaussian releases.")
+    ledger_delta = delta - additive
+    if not ledger_delta > 0:
+        raise PrivacyBudgetError(
+            f"The thresholds and pure releases spent δ={additive:.3g}, all of the total "
+            f"δ={delta:.3g}; the accountant needs some δ left. Raise target_delta."
+        )
+    breakdown = _standalone(accountant_name, entries, sgd_history, pure, ledger_delta)
+    history = [entry for entry, _ in entries.values()] + sgd_history
+    composed = history_epsilon(accountant_name, history, ledger_delta)
+    ledger = [(name, *entry) for name, (entry, _) in entries.items()]
+    ledger += [(DP_SGD_KEY, float(z), float(q), int(t)) for z, q, t in sgd_history]
     return PrivacySpent(
-        epsilon=sum(eps for eps, _ in breakdown.values()),
-        delta=sum(dlt for _, dlt in breakdown.values()),
+        epsilon=composed + sum(eps for eps, _ in pure.values()),
+        delta=ledger_delta + additive,
         breakdown=breakdown,
         dp_sgd=dp_sgd,
         target_epsilon=target_epsilon,
         notes=tuple(notes),
+        composition="accountant",
+        accountant=accountant_name,
+        ledger=tuple(ledger),
+        ledger_delta=ledger_delta,
     )
+
+
+def _split_releases(
+    releases: Mapping[str, Any],
+) -> tuple[dict[str, tuple[HistoryEntry, float]], dict[str, tuple[float, float]]]:
+    """Gaussian releases ``{name: (history entry, additive δ)}`` and pure ones ``{name: (ε, δ)}``;
+    a Gaussian release's additive δ also counts in the pure part (it adds up like δ's do)."""
+    entries, pure = {}, {}
+    for name, release in releases.items():
+        entry = getattr(release, "accountant_entry", None)
+        eps, dlt = release.cost if hasattr(release, "cost") else release
+        if entry is not None:
+            entries[name] = (entry, float(dlt))
+            if eps:
+                raise ValueError(f"Release {name!r} has both a noise multiplier and a pure ε.")
+        pure[name] = (float(eps), float(dlt))
+    return entries, pure
+
+
+def _standalone(
+    accountant_name: str,
+    entries: Mapping[str, tuple[HistoryEntry, float]],
+    sgd_history: list,
+    pure: Mapping[str, tuple[float, float]],
+    ledger_delta: float,
+) -> dict[str, tuple[float, float]]:
+    # Each Gaussian release alone at the ledger's δ, with its threshold's δ as its own δ.
+    breakdown = {}
+    for name, (eps, dlt) in pure.items():
+        if name in entries:
+            entry, _ = entries[name]
+            eps = history_epsilon(accountant_name, [entry], ledger_delta)
+        breakdown[name] = (eps, dlt)
+    if sgd_history:
+        sgd_eps = history_epsilon(accountant_name, sgd_history, ledger_delta)
+        breakdown[DP_SGD_KEY] = (sgd_eps, ledger_delta)
+    return breakdown

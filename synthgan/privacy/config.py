@@ -13,10 +13,12 @@ import numbers
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from synthgan.exceptions import PrivacyBudgetError
 from synthgan.privacy.accounting import available_accountants
 
-__all__ = ["PrivacyConfig", "ResolvedPrivacy", "default_delta"]
+__all__ = ["AUTO_SHARE_RANGE", "PrivacyConfig", "ResolvedPrivacy", "default_delta"]
+
+THRESHOLD_DELTA_SHARE = 0.1  # of δ, for partition selection when category lists are not public
+AUTO_SHARE_RANGE = (0.02, 0.25)  # what preprocessing_epsilon_share="auto" may choose
 
 
 def default_delta(n_records: int) -> float:
@@ -43,12 +45,16 @@ class ResolvedPrivacy:
         Per-record clipping norm of DP-SGD.
     accountant : str
         Name in the accountant registry (:func:`synthgan.privacy.accounting.create_accountant`).
-    preprocessing_epsilon, preprocessing_delta : float
-        The most that preprocessing (bounds, category lists, frequencies) may spend.
+    preprocessing_share : float or None
+        The share of the budget the preprocessing's Gaussian releases take (a share of the
+        budget's ``1/z²``, see :meth:`preprocessing_multiplier`); None: sized by the model
+        family from what it must release and the number of records ("auto").
     noise_multiplier : float or None
         Fixed noise multiplier, or None to calibrate it to the budget.
     n_records : int
         Number of training records the budget was resolved for.
+    strict : bool
+        Refuse, rather than warn, when DP leaves a column with no released category.
     """
 
     target_epsilon: float
@@ -56,27 +62,39 @@ class ResolvedPrivacy:
     delta_is_default: bool
     max_grad_norm: float
     accountant: str
-    preprocessing_epsilon: float
-    preprocessing_delta: float
+    preprocessing_share: float | None
     noise_multiplier: float | None
     n_records: int
+    strict: bool = False
 
-    def dp_sgd_budget(self, spent_epsilon: float, spent_delta: float) -> tuple[float, float]:
-        """The (ε, δ) left for DP-SGD once preprocessing spent ``(spent_epsilon, spent_delta)``.
+    def threshold_delta(self, thresholds: bool) -> float:
+        """The additive δ of the partition-selection thresholds: a tenth of δ when some
+        category list is read from the data (``thresholds``), else 0."""
+        return THRESHOLD_DELTA_SHARE * self.target_delta if thresholds else 0.0
 
-        Basic composition: budgets add up, so DP-SGD gets ``target − spent`` for both ε and δ
-        (an unused preprocessing share goes to DP-SGD).
+    def ledger_delta(self, thresholds: bool) -> float:
+        """The δ at which the accountant composes every Gaussian release and DP-SGD."""
+        return self.target_delta - self.threshold_delta(thresholds)
+
+    def budget_multiplier(self, thresholds: bool) -> float:
+        """z of one Gaussian release that alone would spend the whole budget."""
+        from synthgan.privacy.accounting import gaussian_budget_multiplier
+
+        delta = self.ledger_delta(thresholds)
+        return gaussian_budget_multiplier(self.target_epsilon, delta, self.accountant)
+
+    def preprocessing_multiplier(self, share: float, thresholds: bool) -> float:
+        """The noise multiplier of the preprocessing's releases for a ``share`` in (0, 1).
+
+        Gaussian releases compose exactly: releases of multipliers ``z_i`` cost what one of
+        ``(Σ 1/z_i²)^(-1/2)`` costs. A share ``s`` is the release of ``z / √s``, with ``z`` the
+        multiplier that alone spends the budget: it takes ``s`` of the budget's ``1/z²``, and
+        DP-SGD is calibrated for the rest (in the same accountant: see
+        :func:`~synthgan.privacy.accounting.plan_dp_sgd`, ``prior``).
         """
-        if spent_epsilon > self.preprocessing_epsilon * (1 + 1e-9) or (
-            spent_delta > self.preprocessing_delta * (1 + 1e-9)
-        ):
-            raise PrivacyBudgetError(
-                f"Preprocessing spent (ε={spent_epsilon:.4g}, δ={spent_delta:.3g}) but its share "
-                f"is (ε={self.preprocessing_epsilon:.4g}, δ={self.preprocessing_delta:.3g}); "
-                "raise preprocessing_epsilon_share or give column bounds and categories as "
-                "public metadata."
-            )
-        return self.target_epsilon - spent_epsilon, self.target_delta - spent_delta
+        if not 0.0 < share < 1.0:
+            raise ValueError(f"share must lie in (0, 1), got {share!r}.")
+        return self.budget_multiplier(thresholds) / math.sqrt(share)
 
     def delta_note(self) -> str:
         """One line telling where δ came from, for the plain-language privacy report."""
@@ -116,13 +134,21 @@ class PrivacyConfig:
         subsampled Gaussian steps, hence less noise for the same ε; ``"rdp"`` (Mironov 2017) is
         the classic looser bound. Any name registered with
         :func:`synthgan.privacy.accounting.register_accountant` is accepted.
-    preprocessing_epsilon_share : float, default 0.1
-        Share of ε (and of δ) that preprocessing may spend, in ``[0, 1)``. Preprocessing needs a
-        handful of low-sensitivity statistics (one count per category, two quantiles per numeric
-        column) that are accurate at a tenth of ε for thousands of records, while DP-SGD's
-        utility degrades fast as its ε shrinks; 0.1 keeps 90 % for DP-SGD. Whatever
-        preprocessing does not spend (public metadata given) goes to DP-SGD. With 0 every bound
-        and category list must be given as public metadata.
+    preprocessing_epsilon_share : float or "auto", default "auto"
+        Share of the budget for the statistics preprocessing releases (category counts and
+        lists, value ranges), in ``[0, 1)``. They are released together by the Gaussian
+        mechanism and composed with DP-SGD in one accountant; the share is a share of the
+        budget's ``1/z²`` (:meth:`ResolvedPrivacy.preprocessing_multiplier`), so 0.1 costs
+        DP-SGD about 5 % more noise, not 10 % of ε. ``"auto"`` sizes it from what must be
+        released and the number of records: the smallest share in [0.02, 0.25] at which a
+        category or value bin holding 1 % of the records passes the threshold (or, with only
+        public category lists, at which the counts' noise is at most 0.2 % of the records); the
+        fit reports the choice. What is public (metadata) costs nothing; with nothing to
+        release the share is 0. With 0 every bound and category list must be public.
+    strict : bool, default False
+        When no category of a column passes the DP threshold, the column is generated from its
+        public type alone (its values all share one slot, generated as missing) with a warning;
+        ``strict=True`` raises instead.
     noise_multiplier : float or None, default None
         None calibrates the noise multiplier up front so that the planned number of steps ends
         exactly within the budget. A fixed positive value is used as is, and ``fit`` fails early
@@ -142,8 +168,9 @@ class PrivacyConfig:
     target_delta: float | None = None
     max_grad_norm: float = 1.0
     accountant: str = "prv"
-    preprocessing_epsilon_share: float = 0.1
+    preprocessing_epsilon_share: float | str = "auto"
     noise_multiplier: float | None = None
+    strict: bool = False
 
     def validate(self, n_records: int) -> ResolvedPrivacy:
         """Check every field against a table of ``n_records`` rows and fill in the defaults.
@@ -161,18 +188,20 @@ class PrivacyConfig:
         share = _check_share(self.preprocessing_epsilon_share)
         if self.noise_multiplier is not None:
             _check_positive_finite("noise_multiplier", self.noise_multiplier)
+        if not isinstance(self.strict, bool):
+            raise TypeError(f"strict must be True or False, got {self.strict!r}.")
         return ResolvedPrivacy(
             target_epsilon=epsilon,
             target_delta=delta,
             delta_is_default=self.target_delta is None,
             max_grad_norm=float(self.max_grad_norm),
             accountant=self.accountant,
-            preprocessing_epsilon=share * epsilon,
-            preprocessing_delta=share * delta,
+            preprocessing_share=share,
             noise_multiplier=None
             if self.noise_multiplier is None
             else float(self.noise_multiplier),
             n_records=int(n_records),
+            strict=self.strict,
         )
 
     def _resolve_delta(self, n_records: int) -> float:
@@ -237,7 +266,13 @@ def _check_positive_finite(name: str, value: Any) -> float:
     return number
 
 
-def _check_share(value: Any) -> float:
+def _check_share(value: Any) -> float | None:
+    if value == "auto":
+        return None
+    if isinstance(value, str):
+        raise ValueError(
+            f"preprocessing_epsilon_share must be 'auto' or a number in [0, 1), got {value!r}."
+        )
     share = _as_float("preprocessing_epsilon_share", value)
     if not 0.0 <= share < 1.0:
         raise ValueError(

@@ -653,7 +653,7 @@ class PrivateCritic:
     def privacy_spent(
         self,
         delta: float,
-        preprocessing: Mapping[str, tuple[float, float]] | None = None,
+        preprocessing: Mapping[str, Any] | None = None,
         *,
         target_epsilon: float | None = None,
         notes: tuple[str, ...] = (),
@@ -663,6 +663,7 @@ class PrivateCritic:
             preprocessing or {},
             delta=delta,
             accountant=self.accountant,
+            accountant_name=self.accountant_name,
             dp_sgd=self.summary() if self.steps_taken else None,
             target_epsilon=target_epsilon,
             notes=notes,

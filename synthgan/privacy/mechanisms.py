@@ -17,10 +17,14 @@ What is released, exactly:
   processing: clamped at zero, renormalised), for training-by-sampling.
 * :func:`dp_quantile` / :func:`dp_bounds` – quantiles inside a *public* clamp range
   ``[lower, upper]`` by the exponential mechanism over order statistics (Smith 2011).
+* :func:`gaussian_counts` / :func:`gaussian_threshold` – the Gaussian mechanism and the
+  partition-selection threshold that the model families use: a Gaussian release is one step of
+  sampling rate 1 for the same accountant as DP-SGD (:func:`gaussian_release`), so the
+  preprocessing and the training compose in one RDP/PRV ledger rather than by adding ε's.
 
-Laplace rather than Gaussian noise: one record changes one count by one, so the L1 and L2
-sensitivities are both 1, where Laplace(1/ε) has variance ``2/ε²`` and pure ε-DP, smaller than
-the Gaussian mechanism's ``2 ln(1.25/δ)/ε²`` and without a δ.
+The Laplace functions are pure ε-DP and compose by basic composition (their ε's add up); the
+model families no longer use them, because many releases of one table compose far more tightly
+as Gaussian releases inside the accountant (see ``docs/privacy.md``, "One ledger").
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ __all__ = [
     "dp_histogram",
     "dp_quantile",
     "frequencies_from_counts",
+    "gaussian_counts",
+    "gaussian_release",
+    "gaussian_threshold",
     "histogram_threshold",
     "noisy_counts",
     "noisy_frequencies",
@@ -64,11 +71,20 @@ class Release(Generic[T]):
     epsilon: float
     delta: float
     mechanism: str
+    noise_multiplier: float | None = None
 
     @property
     def cost(self) -> tuple[float, float]:
-        """``(epsilon, delta)``, the form :func:`compose_privacy` takes."""
+        """``(epsilon, delta)`` composed by basic composition (for a Gaussian release: 0 and the
+        additive δ of its threshold; its noise is composed by the accountant)."""
         return self.epsilon, self.delta
+
+    @property
+    def accountant_entry(self) -> tuple[float, float, int] | None:
+        """``(noise_multiplier, 1.0, 1)`` for the accountant's history, None if not Gaussian."""
+        if self.noise_multiplier is None:
+            return None
+        return float(self.noise_multiplier), 1.0, 1
 
 
 def _check_epsilon(epsilon: float) -> float:
@@ -288,3 +304,57 @@ def dp_bounds(
     low = dp_quantile(values, tail, lower, upper, epsilon / 2, rng).value
     high = dp_quantile(values, 1.0 - tail, lower, upper, epsilon / 2, rng).value
     return Release((min(low, high), max(low, high)), epsilon, 0.0, "exponential-mechanism bounds")
+
+
+# ---------------------------------------------------------------------------------------------
+# the Gaussian mechanism, composed by the accountant
+# ---------------------------------------------------------------------------------------------
+def gaussian_release(
+    value: T, noise_multiplier: float, *, threshold_delta: float = 0.0, mechanism: str
+) -> Release[T]:
+    """A Gaussian-mechanism release for the ledger.
+
+    ``noise_multiplier`` is the noise standard deviation divided by the L2 sensitivity of the
+    whole released vector: the release is then one step of sampling rate 1 of the subsampled
+    Gaussian mechanism that Opacus' accountants analyse (RDP ``α / (2 z²)``; PRV: the exact
+    Gaussian privacy loss), and composes with DP-SGD's steps in the same accountant.
+    ``threshold_delta`` is the additive δ of a partition-selection threshold (the chance that a
+    category held by one record is named), added to the ledger's δ as is.
+    """
+    if not (isinstance(noise_multiplier, (int, float)) and 0 < noise_multiplier < math.inf):
+        raise ValueError(f"noise_multiplier must be positive and finite, got {noise_multiplier!r}.")
+    if not 0 <= threshold_delta < 1:
+        raise ValueError(f"threshold_delta must lie in [0, 1), got {threshold_delta!r}.")
+    return Release(value, 0.0, float(threshold_delta), mechanism, float(noise_multiplier))
+
+
+def gaussian_counts(counts: Sequence[float], sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """``counts`` plus independent N(0, σ²) noise (the released vector, shape ``(bins,)``).
+
+    What this costs depends on the L2 sensitivity of all the counts released together: one
+    record adds one to one bin of each of ``k`` histograms, so a vector of ``k`` histograms has
+    sensitivity ``√k`` and noise multiplier ``σ / √k`` (:func:`gaussian_release`).
+    """
+    if not (isinstance(sigma, (int, float, np.floating)) and 0 < sigma < math.inf):
+        raise ValueError(f"sigma must be a positive finite number, got {sigma!r}.")
+    counts = np.asarray(counts, dtype=float)
+    return counts + _check_rng(rng).normal(0.0, float(sigma), size=counts.shape)
+
+
+def gaussian_threshold(sigma: float, delta: float, columns: int = 1) -> float:
+    """Threshold τ above which a noisy count may name a category read from the data.
+
+    A category that only one record holds has count 1; it is named when ``1 + N(0, σ²) > τ``.
+    One record holds one category in each of ``columns`` histograms, so the chance that any of
+    its own categories is named is at most ``columns · P(N(0, 1) > (τ − 1)/σ)``; τ makes that
+    ``delta`` (Gaussian partition selection: Korolova et al. 2009, Gopi et al. 2020; the union
+    bound over columns). That chance is an additive δ of the release; categories held by
+    both neighbours are covered by the Gaussian mechanism itself.
+    """
+    from scipy.special import ndtri
+
+    if not 0 < delta < 1:
+        raise ValueError(f"delta must lie in (0, 1) to threshold categories, got {delta!r}.")
+    if isinstance(columns, bool) or not isinstance(columns, int) or columns < 1:
+        raise ValueError(f"columns must be a positive integer, got {columns!r}.")
+    return 1.0 - float(sigma) * float(ndtri(delta / columns))  # upper tail, accurate for small δ

@@ -3,11 +3,14 @@
 Every family plans its privacy the same way, in this order:
 
 1. :class:`DPSGDTraining` is made from the resolved budget, the number of records, the expected
-   batch and the planned discriminator steps, with the (ε, δ) the family's preprocessing *will*
-   spend. It calibrates the noise multiplier σ at once, so an impossible budget fails here,
-   before any statistic of the data is released.
-2. The family's preprocessing releases what it needs and records each release
-   (:meth:`DPSGDTraining.record`); recording more than was planned is an error.
+   batch and the planned discriminator steps, with the releases the family's preprocessing
+   *will* make (their noise multipliers and thresholds' δ, planned from public information).
+   It calibrates DP-SGD's noise multiplier σ at once for the composition of both in one
+   accountant, so an impossible budget fails here, before any statistic of the data is
+   released.
+2. The family's preprocessing releases what it planned and records each release
+   (:meth:`DPSGDTraining.record`); a release that was not planned, or with less noise, is an
+   error.
 3. The session wraps the network that reads real records (:meth:`wrap`, a
    :class:`~synthgan.privacy.engine.PrivateCritic`), steps it, checkpoints and restores the
    accountant (:meth:`state_dict`), and unwraps it at the end.
@@ -44,8 +47,9 @@ class DPSGDTraining:
         Expected real batch ``q · n``.
     steps : int
         Discriminator steps planned (epochs × steps per epoch × discriminator steps).
-    preprocessing : (float, float)
-        The (ε, δ) the family's preprocessing will spend; DP-SGD gets the rest.
+    preprocessing : mapping of str to Release
+        The releases the family's preprocessing will make (``value`` None: planned, not yet
+        made), by name; DP-SGD is calibrated for what they leave.
     records : str
         What a record is called in messages ("rows", "images").
 
@@ -60,27 +64,38 @@ class DPSGDTraining:
     """
 
     def __init__(self, resolved: ResolvedPrivacy, *, n_records: int, batch_size: int,
-                 steps: int, preprocessing: tuple[float, float] = (0.0, 0.0),
+                 steps: int, preprocessing: Mapping[str, Release] | None = None,
                  records: str = "records") -> None:  # fmt: skip
         self.resolved, self.n_records, self.steps = resolved, int(n_records), int(steps)
         self.sample_rate = batch_size / n_records
-        self.planned_preprocessing = (float(preprocessing[0]), float(preprocessing[1]))
-        self.epsilon, self.delta = resolved.dp_sgd_budget(*self.planned_preprocessing)
+        self.planned = dict(preprocessing or {})
+        self.prior = [r.accountant_entry for r in self.planned.values() if r.accountant_entry]
+        pure_eps = sum(r.cost[0] for r in self.planned.values())
+        additive = sum(r.cost[1] for r in self.planned.values())
+        self.epsilon = resolved.target_epsilon - pure_eps
+        self.delta = resolved.target_delta - additive
+        if not (self.epsilon > 0 and self.delta > 0):
+            raise PrivacyBudgetError(
+                f"The planned preprocessing spends (ε={pure_eps:.4g}, δ={additive:.3g}) outside "
+                f"the accountant, all of the budget (ε={resolved.target_epsilon:g}, "
+                f"δ={resolved.target_delta:.3g}); this is a bug in the model family's plan."
+            )
         self.noise_multiplier = self._calibrate(batch_size, records)
         self.releases: dict[str, Release] = {}
         self.critic: PrivateCritic | None = None
+        self.preprocessing: Any = None  # the family's GaussianPlan, set by the template
 
     def _calibrate(self, batch_size: int, records: str) -> float:
         try:
             return plan_dp_sgd(
                 self.epsilon, self.delta, self.sample_rate, self.steps, self.resolved.accountant,
-                noise_multiplier=self.resolved.noise_multiplier,
+                noise_multiplier=self.resolved.noise_multiplier, prior=self.prior,
             )  # fmt: skip
         except PrivacyBudgetError as error:
             target = self.resolved.target_epsilon
             share = (
-                f"ε={self.epsilon:.4g} of the target ε={target:g} (the rest pays for preprocessing)"
-                if self.planned_preprocessing[0] > 0
+                f"the target ε={target:g}, composed with the preprocessing releases,"
+                if self.planned
                 else f"the whole target ε={target:g}"
             )
             raise PrivacyBudgetError(
@@ -90,17 +105,16 @@ class DPSGDTraining:
             ) from None
 
     def record(self, releases: Mapping[str, Release]) -> None:
-        """Add preprocessing releases; their total may not exceed the planned share."""
-        self.releases.update(releases)
-        eps = sum(r.cost[0] for r in self.releases.values())
-        delta = sum(r.cost[1] for r in self.releases.values())
-        planned_eps, planned_delta = self.planned_preprocessing
-        if eps > planned_eps * (1 + 1e-9) + 1e-12 or delta > planned_delta * (1 + 1e-9) + 1e-15:
-            raise PrivacyBudgetError(
-                f"Preprocessing released (ε={eps:.4g}, δ={delta:.3g}), more than the "
-                f"(ε={planned_eps:.4g}, δ={planned_delta:.3g}) planned before training; this is "
-                "a bug in the model family's privacy plan."
-            )
+        """Add preprocessing releases; each must have been planned, with at least its noise."""
+        for name, release in releases.items():
+            planned = self.planned.get(name)
+            if planned is None or name in self.releases or not _within(release, planned):
+                raise PrivacyBudgetError(
+                    f"Preprocessing release {name!r} ({release.mechanism}) was not planned "
+                    f"before training as made (planned: {planned}); this is a bug in the "
+                    "model family's privacy plan."
+                )
+            self.releases[name] = release
 
     # -- core.session.PrivacyWrapper -------------------------------------------------------------
     def wrap(self, module: nn.Module, optimizer: torch.optim.Optimizer, *,
@@ -151,11 +165,25 @@ class DPSGDTraining:
     # -- the result ------------------------------------------------------------------------------
     def spent(self, notes: tuple[str, ...] = ()) -> PrivacySpent:
         """Preprocessing releases composed with the DP-SGD steps taken."""
-        costs = {name: release.cost for name, release in self.releases.items()}
-        notes = (self.resolved.delta_note(), *notes)
+        described = () if self.preprocessing is None else (self.preprocessing.describe(),)
+        notes = (self.resolved.delta_note(), *described, *notes)
         if self.critic is None:
             raise RuntimeError("No network was wrapped: nothing was trained under DP-SGD.")
         return self.critic.privacy_spent(
-            self.resolved.target_delta, costs, target_epsilon=self.resolved.target_epsilon,
-            notes=notes,
+            self.resolved.target_delta, self.releases,
+            target_epsilon=self.resolved.target_epsilon, notes=notes,
         )  # fmt: skip
+
+
+def _within(release: Release, planned: Release) -> bool:
+    """Whether ``release`` costs no more than ``planned``: as much noise, no more ε or δ."""
+    tolerance = 1e-9
+    eps_ok = release.epsilon <= planned.epsilon * (1 + tolerance) + 1e-12
+    delta_ok = release.delta <= planned.delta * (1 + tolerance) + 1e-18
+    if planned.noise_multiplier is None:
+        return eps_ok and delta_ok and release.noise_multiplier is None
+    noise_ok = (
+        release.noise_multiplier is not None
+        and release.noise_multiplier >= planned.noise_multiplier * (1 - tolerance)
+    )
+    return eps_ok and delta_ok and noise_ok

@@ -249,6 +249,8 @@ class DiscreteEncoder:
     ``categories`` are the one-hot slots (``None`` is the missing category). When the column had
     more distinct values than the cardinality threshold, the last slot is the ``other`` slot, and
     ``other_values`` / ``other_counts`` hold the values it stands for and their counts.
+    ``fallback`` (DP mode) is the slot of values outside the categories when there is no other
+    slot: the released categories were found to cover the column.
     """
 
     kind: ClassVar[str] = "discrete"
@@ -258,6 +260,7 @@ class DiscreteEncoder:
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     other_values: list[Any] | None = None
     other_counts: np.ndarray | None = None
+    fallback: int | None = None
 
     @property
     def has_other(self) -> bool:
@@ -294,6 +297,8 @@ class DiscreteEncoder:
             codes[isna] = self.categories.index(None)
         if self.has_other:  # every other value shares the last slot, missing included when it
             codes[codes < 0] = len(self.categories) - 1  # has no slot (rare, or not released)
+        elif self.fallback is not None:
+            codes[codes < 0] = self.fallback
         values = series.to_numpy()
         if (codes < 0).any():
             bad = values[codes < 0][0]
@@ -323,6 +328,8 @@ class DiscreteEncoder:
         if self.has_other:
             data["other_values"] = self.other_values
             data["other_counts"] = self.other_counts.tolist()
+        if self.fallback is not None:
+            data["fallback"] = self.fallback
         return data
 
     @classmethod
@@ -340,6 +347,7 @@ class DiscreteEncoder:
             other_counts=None
             if other_values is None
             else np.asarray(data["other_counts"], dtype=np.int64),
+            fallback=data.get("fallback"),
         )
 
 

@@ -355,10 +355,10 @@ class CTGANSynthesizer(BaseSynthesizer):
     def _fingerprint(self, data: _TableInput) -> str:
         return frame_digest(data.frame)
 
-    def _preprocessing_cost(self, data: _TableInput, resolved) -> tuple[float, float]:
+    def _plan_preprocessing(self, data: _TableInput, resolved):
         from synthgan.tabular import private
 
-        return private.preprocessing_cost(data.plans, resolved)
+        return private.plan_private_statistics(data.plans, resolved, len(data.frame))
 
     def _prepare(self, data: _TableInput, rng: np.random.Generator, privacy) -> _Prepared:
         if privacy is None:
@@ -375,9 +375,11 @@ class CTGANSynthesizer(BaseSynthesizer):
         from synthgan.tabular import private
 
         prep = private.fit_private_transformer(
-            data.frame, data.plans, privacy.resolved, rng, grid_modes=self.dp_grid_modes
-        )
+            data.frame, data.plans, privacy.preprocessing, rng, grid_modes=self.dp_grid_modes,
+            strict=privacy.resolved.strict,
+        )  # fmt: skip
         privacy.record(prep.releases)
+        private.warn_schema(prep.notices)
         matrix, codes = prep.transformer.transform(data.frame, rng)
         sampler = private.private_sampler(prep.transformer, self.log_frequency)
         kinds = private.plan_kinds(data.plans)

@@ -7,23 +7,33 @@ In DP mode nothing is read from the table for free (see ``docs/privacy.md``):
   high-cardinality columns are not compacted (that reads frequencies). A declared identifier
   needs a public ``pattern`` and is drawn from it; a declared text column is not read (or,
   with ``allow_copy``, is released as a discrete column).
-* **Category lists** come from metadata ``"categories"`` (public) or from a thresholded noisy
-  histogram (:func:`~synthgan.privacy.mechanisms.dp_histogram`, (ε, δ)); values that do not pass
-  the threshold share one slot that is generated as missing.
+* **One release** holds every statistic (:func:`plan_private_statistics`): the counts of every
+  discrete column (over its public list, or over the values seen) and, for every continuous
+  column without public bounds, its counts over a public grid of value bins (:data:`GRID_EDGES`:
+  zero and four bins per power of two on each side, the same for every table). One record adds
+  one to one bin of each of the ``k`` histograms, so the whole vector has L2 sensitivity ``√k``
+  and gets Gaussian noise of std ``σ = z·√k`` once: the Gaussian mechanism with noise
+  multiplier ``z``, composed with DP-SGD in the same accountant. Nothing else is read.
+* **Category lists** come from metadata ``"categories"`` (public) or from that release: a
+  category read from the data is named when its noisy count passes the Gaussian threshold
+  (:func:`~synthgan.privacy.mechanisms.gaussian_threshold`, a tenth of δ). The values that did
+  not pass share an "other" slot generated as missing, unless the released counts leave nothing
+  for it (the public n minus their sum is within twice its noise): then there is no such slot
+  and any unreleased value is counted as the most frequent released category. A column with no
+  released category is generated from its public type alone (``strict=True`` refuses).
 * **Category frequencies** (training-by-sampling at generation time, and the counts saved with
-  the model) are the Laplace-noised counts of that same release (or of a Laplace count over the
-  public list): ε-DP, rounded and clamped at zero before they are stored.
-* **Continuous bounds** come from metadata ``"min"``/``"max"`` or are estimated: first a coarse
-  public-grid range (Laplace counts over sign-and-power-of-two bins, ε/2), then the 0.5 % and
-  99.5 % quantiles inside it by the exponential mechanism (ε/2).
+  the model) are the noisy counts of that release, rounded and clamped at zero.
+* **Continuous bounds** come from metadata ``"min"``/``"max"`` or from the grid counts: the
+  bins above a threshold (public grid: no δ), trimmed by 0.5 % of their mass at each end.
 * **Mode-specific normalisation** is *replaced*: a variational Gaussian mixture fitted on raw
   values would need a DP mixture fit, and its means would be a release of their own. DP mode uses
   ``grid_modes`` equal-width modes over the bounds instead: the same (value, mode) encoding, so the
   networks are unchanged, computed from public or DP quantities only.
 
-Every release spends an equal share of ``PrivacyConfig.preprocessing_epsilon_share · ε`` (and
-the histograms an equal share of the preprocessing δ); what preprocessing does not need goes to
-DP-SGD.
+The release takes ``PrivacyConfig.preprocessing_epsilon_share`` of the budget (sized by need
+with ``"auto"``); everything is planned from public facts before anything is read, and a
+column that cannot succeed at this size and budget is named before any release. One warning
+at fit time lists what DP did to each column's schema.
 
 Training steps (:class:`PrivateTabularSteps`): Poisson-sampled real rows, ``pac = 1``; each real
 row is conditioned on its *own* category in a discrete column drawn uniformly at random (the
@@ -52,9 +62,11 @@ from torch import Tensor
 
 from synthgan.core.losses import AdversarialLoss, gradient_penalty
 from synthgan.core.session import TrainingContext
+from synthgan.core.warn import warn_user
 from synthgan.exceptions import DataValidationError, PrivacyBudgetError
 from synthgan.privacy.config import ResolvedPrivacy
-from synthgan.privacy.mechanisms import Release, dp_bounds, dp_histogram, noisy_counts
+from synthgan.privacy.mechanisms import Release, gaussian_counts
+from synthgan.privacy.preprocessing import GaussianPlan, plan_gaussian_release
 from synthgan.tabular.columns import (
     _OTHER,
     ContinuousEncoder,
@@ -76,16 +88,20 @@ from synthgan.tabular.validation import (
 )
 
 __all__ = [
+    "GRID_EDGES",
+    "STATISTICS",
     "PrivateColumnPlan",
     "PrivatePreprocessing",
     "PrivateTabularSteps",
-    "coarse_range",
+    "check_public_categories",
     "fit_private_transformer",
+    "grid_histogram",
     "plan_private_columns",
+    "plan_private_statistics",
+    "range_from_grid",
 ]
 
-BOUNDS_TAIL = 0.005  # quantiles estimated as a continuous column's bounds
-_POWERS = np.arange(-20, 64)  # coarse-range bins: [2^k, 2^(k+1)) on each side of zero
+BOUNDS_TAIL = 0.005  # share of the released mass trimmed at each end of a value range
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,7 @@ class PrivateColumnPlan:
     categories: tuple[Any, ...] | None = None  # public category list
     nullable: bool = True  # a missing mode / category is modelled (schema, not data)
     pattern: str | None = None  # the public format of an identifier column
+    missing_declared: bool = False  # metadata says whether the column has missing values
 
 
 @dataclass
@@ -107,6 +124,7 @@ class PrivatePreprocessing:
 
     transformer: TableTransformer
     releases: dict[str, Release] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # what DP did to the schema, per column
 
     @property
     def costs(self) -> dict[str, tuple[float, float]]:
@@ -141,13 +159,18 @@ def plan_private_columns(
         _check_values(series, kind)
         info = dtype_info(series, resolution=False)  # reading the values is not DP
         nullable = bool(meta.get("missing", _dtype_can_be_missing(series.dtype)))
+        declared = "missing" in meta
         if kind == "continuous":
             bounds = _public_bounds(name, meta)
-            plans.append(PrivateColumnPlan(name, kind, info, bounds=bounds, nullable=nullable))
+            plans.append(PrivateColumnPlan(name, kind, info, bounds=bounds, nullable=nullable,
+                                           missing_declared=declared))  # fmt: skip
         else:
             categories = _public_categories(name, meta, series, nullable)
-            plans.append(PrivateColumnPlan(name, "discrete", info, categories=categories,
-                                           nullable=nullable))  # fmt: skip
+            plans.append(PrivateColumnPlan(
+                name, "discrete", info, categories=categories, nullable=nullable,
+                missing_declared=declared,
+            ))  # fmt: skip
+    check_public_categories(df, plans)
     return plans
 
 
@@ -229,59 +252,114 @@ def _public_categories(
 
 
 # ---------------------------------------------------------------------------------------------
-# fitting: every statistic is a DP release
+# fitting: one Gaussian release of every statistic
 # ---------------------------------------------------------------------------------------------
-def preprocessing_cost(
-    plans: Sequence[PrivateColumnPlan], resolved: ResolvedPrivacy
-) -> tuple[float, float]:
-    """The (ε, δ) :func:`fit_private_transformer` will spend, known from the plans alone.
+STATISTICS = "preprocessing: column statistics"  # the release's name in privacy_spent_
 
-    Bounds to estimate and category frequencies share the preprocessing ε; category lists that
-    are not public share its δ. What is not needed goes to DP-SGD.
+
+def plan_private_statistics(
+    plans: Sequence[PrivateColumnPlan], resolved: ResolvedPrivacy, n_records: int
+) -> GaussianPlan | None:
+    """The one Gaussian release of the table's statistics, or None when everything is public.
+
+    Every discrete column releases its counts (over its public list, or over the categories
+    seen, named above a threshold); every continuous column without public bounds releases a
+    histogram over the public grid of :func:`range_grid`. All of them together are one release
+    of L2 sensitivity ``√k`` for ``k`` histograms. Checks, before any release, that each can
+    succeed at this size and budget, and says which columns cannot, all at once.
     """
-    estimated = [p for p in plans if p.kind == "continuous" and p.bounds is None]
     discrete = [p for p in plans if p.kind == "discrete"]
+    ranges = [p for p in plans if p.kind == "continuous" and p.bounds is None]
+    if not discrete and not ranges:
+        return None
     secret = [p for p in discrete if p.categories is None]
-    epsilon = resolved.preprocessing_epsilon if estimated or discrete else 0.0
-    return epsilon, resolved.preprocessing_delta if secret else 0.0
+    what = _release_list(discrete, ranges)
+    stats = plan_gaussian_release(
+        resolved, name=STATISTICS, histograms=len(discrete) + len(ranges), n_records=n_records,
+        secret_columns=len(secret), bins=len(GRID_EDGES) if ranges else 0, what=what,
+    )  # fmt: skip
+    _check_ranges_possible(stats, ranges, n_records)
+    _check_categories_possible(stats, secret, n_records, resolved.strict)
+    return stats
+
+
+def _release_list(discrete, ranges) -> str:
+    parts = []
+    if discrete:
+        parts.append(f"the category counts of {[p.name for p in discrete]}")
+    if ranges:
+        parts.append(f"the value ranges of {[p.name for p in ranges]}")
+    return " and ".join(parts)
+
+
+def _check_ranges_possible(stats: GaussianPlan, ranges, n: int) -> None:
+    if not ranges:
+        return
+    needed = stats.bin_threshold(len(GRID_EDGES)) + 2.0 * stats.sigma
+    if n >= needed:
+        return
+    names = [p.name for p in ranges]
+    raise PrivacyBudgetError(
+        f"The value ranges of {names} cannot be estimated under DP at this budget: a range "
+        f"needs about {needed:.0f} records in one bin of the public grid (noise σ = "
+        f"{stats.sigma:.3g} per count, bin threshold {stats.bin_threshold(len(GRID_EDGES)):.0f}, "
+        f"{stats.share:.1%} of the budget), and the table has {n} rows. Give "
+        "their bounds as public metadata, e.g. {'columns': {" + repr(names[0]) + ": {'min': 0, "
+        "'max': 100}}} (`synthgan metadata data.csv` writes a draft to edit), or raise ε or "
+        "preprocessing_epsilon_share."
+    )
+
+
+def _check_categories_possible(stats: GaussianPlan, secret, n: int, strict: bool) -> None:
+    tau = stats.category_threshold
+    if tau is None or n >= tau + 2.0 * stats.sigma:
+        return
+    names = [p.name for p in secret]
+    strict_or_required = [p.name for p in secret if strict or not p.nullable]
+    message = (
+        f"No category of {names} can pass the DP threshold at this budget: a category must "
+        f"hold more than {tau:.0f} records (noise σ = {stats.sigma:.3g} per count), and the "
+        f"table has {n} rows."
+    )
+    fix = (
+        " Give their categories as public metadata, e.g. {'columns': {" + repr(names[0])
+        + ": {'categories': [...]}}} (costs nothing), or raise ε or "
+        "preprocessing_epsilon_share."
+    )  # fmt: skip
+    if strict_or_required:
+        why = "strict=True" if strict else f"{strict_or_required} cannot hold missing values"
+        raise PrivacyBudgetError(message + f" ({why}.)" + fix)
+    warn_user(
+        message + " They will be generated from their public type alone (every value shares "
+        "one slot, generated as missing)." + fix
+    )
 
 
 def fit_private_transformer(
     df: pd.DataFrame,
     plans: Sequence[PrivateColumnPlan],
-    resolved: ResolvedPrivacy,
+    stats: GaussianPlan | None,
     rng: np.random.Generator,
     *,
     grid_modes: int = 10,
+    strict: bool = False,
 ) -> PrivatePreprocessing:
-    """Fit the table transformer with DP releases only (see the module docstring)."""
-    estimated = [p.name for p in plans if p.kind == "continuous" and p.bounds is None]
-    discrete = [p.name for p in plans if p.kind == "discrete"]
-    secret_lists = [p.name for p in plans if p.kind == "discrete" and p.categories is None]
-    n_releases = len(estimated) + len(discrete)
-    if n_releases and not resolved.preprocessing_epsilon > 0:
-        raise PrivacyBudgetError(
-            f"preprocessing_epsilon_share is 0, but DP mode must release the category "
-            f"frequencies of {discrete} and the bounds of {estimated}. Give a positive share "
-            "(0.1 is the default)."
-        )
-    eps = resolved.preprocessing_epsilon / max(n_releases, 1)
-    delta = resolved.preprocessing_delta / max(len(secret_lists), 1)
-    if secret_lists and not delta > 0:
-        raise PrivacyBudgetError(
-            f"The category lists of {secret_lists} are not public, and releasing categories "
-            "read from the data needs δ > 0: give them as metadata {'columns': {name: "
-            "{'categories': [...]}}} or a positive preprocessing_epsilon_share."
-        )
+    """Fit the table transformer from one Gaussian release (see the module docstring)."""
     result = PrivatePreprocessing(TableTransformer(max_modes=grid_modes))
-    encoders = []
+    released = _release_statistics(df, plans, stats, rng) if stats is not None else {}
+    encoders, notices = [], []
     for plan in plans:
         if plan.kind == "continuous":
-            encoders.append(_continuous(df[plan.name], plan, eps, rng, grid_modes, result))
+            encoders.append(_continuous(plan, released.get(plan.name), stats, grid_modes, notices))
         elif plan.kind == "discrete":
-            encoders.append(_discrete(df[plan.name], plan, eps, delta, rng, result))
+            encoders.append(_discrete(plan, released[plan.name], stats, notices))
         elif plan.kind == "id":  # drawn from the public pattern: reads no value, costs nothing
             encoders.append(fit_identifier(df[plan.name], pattern=plan.pattern, read_values=False))
+    if stats is not None:
+        summary = {e.name: _released_summary(e) for e in encoders if e.name in released}
+        result.releases[STATISTICS] = stats.release(summary)
+    _check_strict(notices, strict)
+    result.notices = notices
     transformer = result.transformer
     transformer.columns_ = [p.name for p in plans if p.kind != "text"]
     transformer.encoders_ = encoders
@@ -289,22 +367,73 @@ def fit_private_transformer(
     return result
 
 
-def _continuous(series, plan, eps, rng, grid_modes, result) -> ContinuousEncoder:
+def _release_statistics(df, plans, stats: GaussianPlan, rng) -> dict[str, tuple[list, np.ndarray]]:
+    """``{column: (labels, noisy counts)}``: every histogram, noised in one draw."""
+    histograms = {}
+    for plan in plans:
+        if plan.kind == "discrete":
+            histograms[plan.name] = _category_histogram(df[plan.name], plan)
+        elif plan.kind == "continuous" and plan.bounds is None:
+            histograms[plan.name] = (None, grid_histogram(df[plan.name]))
+    counts = np.concatenate([h for _, h in histograms.values()])  # (Σ bins,) one vector
+    noisy = gaussian_counts(counts, stats.sigma, rng)
+    released, start = {}, 0
+    for name, (labels, h) in histograms.items():
+        released[name] = (labels, noisy[start : start + len(h)])
+        start += len(h)
+    return released
+
+
+def _category_histogram(series: pd.Series, plan: PrivateColumnPlan) -> tuple[list, np.ndarray]:
+    values = [_to_py(v) for v in series.astype(object).to_numpy()]
+    observed: dict[Any, int] = {}
+    for value in values:
+        observed[value] = observed.get(value, 0) + 1
+    # Read from the data (named later only above the threshold), or the public list.
+    labels = sorted(observed, key=repr) if plan.categories is None else list(plan.categories)
+    return labels, np.array([observed.get(v, 0) for v in labels], dtype=float)
+
+
+def check_public_categories(df: pd.DataFrame, plans: Sequence[PrivateColumnPlan]) -> None:
+    """Every value lies in its column's public list; one error naming every column that fails."""
+    problems = []
+    for plan in plans:
+        if plan.kind != "discrete" or plan.categories is None:
+            continue
+        known = set(map(repr, plan.categories))
+        distinct = [_to_py(v) for v in pd.unique(df[plan.name].astype(object))]
+        outside = [v for v in distinct if repr(v) not in known]
+        if outside:
+            listed = list(plan.categories)
+            problems.append(
+                f"{plan.name!r} holds {outside[0]!r} ({len(outside)} value(s) outside its "
+                f"public category list {listed})"
+            )
+    if problems:
+        raise DataValidationError(
+            "Values outside the public category lists: " + "; ".join(problems) + ". Add them "
+            "to the metadata's 'categories' (and 'missing': true for missing values)."
+        )
+
+
+def _continuous(plan, released, stats, grid_modes, notices) -> ContinuousEncoder:
     if plan.bounds is not None:
         lo, hi = plan.bounds
     else:
-        values = _numeric(series)
-        values = values[~np.isnan(values)]
-        coarse = coarse_range(values, eps / 2, rng)
-        bounds = dp_bounds(values, *coarse.value, eps / 2, rng, tail=BOUNDS_TAIL)
-        lo, hi = bounds.value
+        noisy = released[1]
+        (lo, hi), found = range_from_grid(noisy, stats.bin_threshold(len(GRID_EDGES)))
+        if not found:
+            notices.append(
+                f"{plan.name!r}: no value bin passed the threshold; its range [{lo:.4g}, "
+                f"{hi:.4g}] is the bin with the largest noisy count (give 'min' and 'max')"
+            )
         if _integer_like(plan.dtype):  # whole units: widen to the enclosing integers
             lo, hi = _whole(lo, math.floor), _whole(hi, math.ceil)
         if not hi > lo:
             hi = lo + 1.0
-        result.releases[f"preprocessing: bounds of {plan.name!r}"] = Release(
-            (lo, hi), eps, 0.0, "coarse range (Laplace) + exponential-mechanism quantiles"
-        )
+    if plan.nullable and not plan.missing_declared:
+        notices.append(f"{plan.name!r} may generate missing values (its type allows them; "
+                       "give 'missing': false if it has none)")  # fmt: skip
     return grid_encoder(plan.name, plan.dtype, lo, hi, grid_modes, plan.nullable)
 
 
@@ -329,8 +458,8 @@ def grid_encoder(
 
 
 def _whole(value: float, direction) -> float:
-    # A bound within 1e-6 of an integer is that integer (the zero bin of the coarse range is
-    # ±2^-20 wide: a column of zeros must not get a bound of -1).
+    # A bound within 1e-6 of an integer is that integer (the zero bin of the grid is ±2^-20
+    # wide: a column of zeros must not get a bound of -1).
     nearest = round(value)
     return float(nearest if abs(value - nearest) < 1e-6 else direction(value))
 
@@ -339,82 +468,127 @@ def _integer_like(info: dict[str, Any]) -> bool:
     return info["dtype"].lower().lstrip("u").startswith("int")
 
 
-def coarse_range(values: np.ndarray, epsilon: float, rng: np.random.Generator) -> Release:
-    """ε-DP coarse range of ``values``, on a public grid: no public bounds needed.
+def _range_grid() -> np.ndarray:
+    """The public grid of value bins, ``(bins, 2)`` edges in increasing order.
 
-    The bins are zero and ``±[2^k, 2^(k+1))`` for k in −20..63 (beyond: the outermost bins).
-    Every record falls in one bin, so Laplace(1/ε) counts are ε-DP; the range spans the bins
-    whose noisy count exceeds ``2 ln(#bins) / ε`` (post-processing), from the lower edge of the
-    lowest to the upper edge of the highest.
+    A zero bin ``[-2^-20, 2^-20]`` and, on each side of zero, ``GRID_PER_OCTAVE`` bins per
+    power of two from ``2^-20`` to ``2^64`` (each bin about 19 % wide): the same for every
+    column and every table, so it reads nothing.
     """
-    values = np.asarray(values, dtype=np.float64)
+    steps = np.arange(_GRID_LOW * GRID_PER_OCTAVE, _GRID_HIGH * GRID_PER_OCTAVE)
+    lower = 2.0 ** (steps / GRID_PER_OCTAVE)
+    upper = 2.0 ** ((steps + 1) / GRID_PER_OCTAVE)
+    positive = np.stack([lower, upper], axis=1)
+    negative = -positive[::-1, ::-1]
+    zero = np.array([[-(2.0**_GRID_LOW), 2.0**_GRID_LOW]])
+    return np.concatenate([negative, zero, positive])
+
+
+GRID_PER_OCTAVE = 4
+_GRID_LOW, _GRID_HIGH = -20, 64
+GRID_EDGES = _range_grid()  # (673, 2)
+
+
+def grid_histogram(series: pd.Series) -> np.ndarray:
+    """Counts of a numeric column over :data:`GRID_EDGES` (missing values not counted)."""
+    values = _numeric(series)
+    values = values[~np.isnan(values)]
+    side = (len(GRID_EDGES) - 1) // 2
     magnitude = np.abs(values)
     with np.errstate(divide="ignore"):
-        power = np.clip(np.floor(np.log2(magnitude)), _POWERS[0], _POWERS[-1])
-    k = len(_POWERS)  # bins: k negative (most negative first), zero, k positive
-    offset = power - _POWERS[0]
-    index = np.where(values > 0, k + 1 + offset, k - 1 - offset)
-    index = np.where(magnitude < 2.0 ** _POWERS[0], k, index)
-    counts = np.bincount(index.astype(np.int64), minlength=2 * k + 1)  # (2k + 1,) bins, sorted
-    noisy = noisy_counts(counts, epsilon, rng).value
-    kept = np.flatnonzero(noisy > 2.0 * math.log(len(counts)) / epsilon)
-    if kept.size == 0:
-        raise PrivacyBudgetError(
-            f"Too few records to estimate a column's range under DP with ε={epsilon:.3g}: no "
-            "bin's noisy count passed the threshold. Give the column's 'min' and 'max' as "
-            "public metadata, or raise ε or preprocessing_epsilon_share."
-        )
-    edges = _bin_edges()
-    return Release(
-        (float(edges[kept[0]][0]), float(edges[kept[-1]][1])), epsilon, 0.0, "coarse range"
-    )
+        step = np.floor(np.log2(np.maximum(magnitude, 2.0**_GRID_LOW)) * GRID_PER_OCTAVE)
+    offset = np.clip(step - _GRID_LOW * GRID_PER_OCTAVE, 0, side - 1)
+    index = np.where(values > 0, side + 1 + offset, side - 1 - offset)
+    index = np.where(magnitude < 2.0**_GRID_LOW, side, index).astype(np.int64)
+    return np.bincount(index, minlength=len(GRID_EDGES)).astype(float)
 
 
-def _bin_edges() -> list[tuple[float, float]]:
-    small = 2.0 ** float(_POWERS[0])
-    negative = [(-(2.0 ** (p + 1.0)), -(2.0**p)) for p in _POWERS[::-1]]
-    positive = [(2.0**p, 2.0 ** (p + 1.0)) for p in _POWERS]
-    return [*negative, (-small, small), *positive]
+def range_from_grid(
+    noisy: np.ndarray, threshold: float, tail: float = BOUNDS_TAIL
+) -> tuple[tuple[float, float], bool]:
+    """``((low, high), found)`` from noisy grid counts (post-processing only).
+
+    Bins whose noisy count exceeds ``threshold`` are occupied; ``tail`` of their mass is trimmed
+    at each end (the range holds the ``tail`` to ``1 − tail`` quantiles, to the bin), and the
+    range runs from the lower edge of the first bin kept to the upper edge of the last. When no
+    bin passes (``found`` False) the range is the bin with the largest noisy count.
+    """
+    mass = np.where(noisy > threshold, noisy, 0.0)
+    if not mass.any():
+        best = int(np.argmax(noisy))
+        return (float(GRID_EDGES[best, 0]), float(GRID_EDGES[best, 1])), False
+    cumulative = np.cumsum(mass) / mass.sum()
+    first = int(np.searchsorted(cumulative, tail, side="right"))
+    last = int(np.searchsorted(cumulative, 1.0 - tail, side="left"))
+    last = min(max(last, first), len(GRID_EDGES) - 1)
+    return (float(GRID_EDGES[first, 0]), float(GRID_EDGES[last, 1])), True
 
 
-def _discrete(series, plan, eps, delta, rng, result) -> DiscreteEncoder:
-    values = [_to_py(v) for v in series.astype(object).to_numpy()]
-    if plan.categories is not None:
-        public = list(plan.categories)
-        known = set(map(repr, public))
-        outside = next((v for v in values if repr(v) not in known), _OTHER)
-        if outside is not _OTHER:
-            raise DataValidationError(
-                f"Column {plan.name!r} holds {outside!r}, which is not in its public category "
-                f"list {public}; add it to the metadata's 'categories' (and 'missing': true for "
-                "missing values)."
-            )
-        release = dp_histogram(values, eps, rng, categories=public)
-        categories, noisy = public, list(release.value.values())
-        other = None
-    else:
-        release = dp_histogram(values, eps, rng, delta=delta)
-        categories, noisy = list(release.value), list(release.value.values())
-        if not categories:
-            raise PrivacyBudgetError(
-                f"No category of column {plan.name!r} passed the DP threshold (noisy count > "
-                f"{1 + math.log(1 / (2 * delta)) / eps:.0f} at ε={eps:.3g}, δ={delta:.2g}): too "
-                "few records for this budget. Give its categories as public metadata."
-            )
-        other = [None]  # unreleased values share one slot, generated as missing
+def _discrete(plan, released, stats: GaussianPlan, notices) -> DiscreteEncoder:
+    labels, noisy = released
     counts = np.clip(np.rint(noisy), 0, None).astype(np.int64)
-    name = "category counts" if plan.categories is not None else "categories and counts"
-    result.releases[f"preprocessing: {name} of {plan.name!r}"] = release
-    if other is None:
-        return DiscreteEncoder(plan.name, plan.dtype, categories, counts)
-    return DiscreteEncoder(
-        plan.name,
-        plan.dtype,
-        [*categories, _OTHER],
-        np.append(counts, 0),
-        other_values=other,
-        other_counts=np.ones(1, dtype=np.int64),
+    if plan.categories is not None:  # public list: every category and its noisy count
+        return DiscreteEncoder(plan.name, plan.dtype, list(labels), counts)
+    kept = np.flatnonzero(noisy > stats.category_threshold)
+    categories = [labels[i] for i in kept]
+    other = stats.n_records - float(noisy[kept].sum())  # public n minus what was released
+    # The released counts' sum has noise σ·√m: below twice that, nothing is left for "other".
+    noise = 2.0 * stats.sigma * math.sqrt(kept.size)
+    keep_other = plan.nullable and (not kept.size or other > noise)
+    if keep_other:
+        share = max(other, 0.0) / stats.n_records
+        notices.append(
+            f"{plan.name!r}: {kept.size} categories released; the values outside them (about "
+            f"{share:.1%} of the rows) share an 'other' slot, generated as missing"
+            if kept.size
+            else f"{plan.name!r}: no category passed the DP threshold; generated from its "
+            "public type alone (missing)"
+        )
+        return DiscreteEncoder(
+            plan.name, plan.dtype, [*categories, _OTHER],
+            np.append(counts[kept], max(round(other), 0)).astype(np.int64),
+            other_values=[None], other_counts=np.ones(1, dtype=np.int64),
+        )  # fmt: skip
+    if not kept.size:
+        raise PrivacyBudgetError(
+            f"No category of column {plan.name!r} passed the DP threshold (noisy count > "
+            f"{stats.category_threshold:.0f}), and the column cannot hold missing values. Give "
+            "its categories as public metadata, or raise ε or preprocessing_epsilon_share."
+        )
+    modal = int(np.argmax(counts[kept]))
+    notices.append(f"{plan.name!r}: {kept.size} categories released; any value outside them "
+                   f"is counted as {categories[modal]!r}")  # fmt: skip
+    return DiscreteEncoder(plan.name, plan.dtype, categories, counts[kept], fallback=modal)
+
+
+def _released_summary(encoder) -> dict[str, Any]:
+    """What the release published about one column (for ``privacy_spent_``-side inspection)."""
+    if isinstance(encoder, DiscreteEncoder):
+        names = ["<other>" if v is _OTHER else v for v in encoder.categories]
+        return {"categories": names, "counts": [int(c) for c in encoder.counts]}
+    return {"min": encoder.minimum, "max": encoder.maximum}
+
+
+def warn_schema(notices: Sequence[str]) -> None:
+    """One warning listing what DP did to the schema, column by column (nothing if nothing)."""
+    if not notices:
+        return
+    warn_user(
+        "Differential privacy changed the schema of the synthetic data (only released "
+        "figures are shown):\n" + "\n".join(f"  - {n}" for n in notices) + "\nGiving what is "
+        "public as public metadata avoids this at no privacy cost: {'columns': {name: "
+        "{'categories': [...], 'missing': false, 'min': ..., 'max': ...}}} "
+        "(`synthgan metadata data.csv` writes a draft to review)."
     )
+
+
+def _check_strict(notices: list[str], strict: bool) -> None:
+    empty = [n for n in notices if "no category passed" in n]
+    if strict and empty:
+        raise PrivacyBudgetError(
+            "strict=True: DP released no category of " + "; ".join(empty) + ". Give their "
+            "categories as public metadata, or raise ε or preprocessing_epsilon_share."
+        )
 
 
 def private_sampler(transformer: TableTransformer, log_frequency: bool) -> ConditionSampler:

@@ -323,3 +323,31 @@ def test_fit_with_differential_privacy(data_dir, tmp_path, capsys):
     code, _, err = run(capsys, "fit", data_dir / "adult.csv", "--delta", "1e-6", "-o",
                        tmp_path / "x.synthgan")  # fmt: skip
     assert code != 0 and "--delta needs --epsilon" in err
+
+
+def test_fit_with_differential_privacy_and_no_metadata(tmp_path, capsys):
+    # Issue 18: the bundled Adult (missing values in discrete columns) without any metadata, a
+    # small sample at ε = 1: it fits, the guarantee holds, one warning says what DP did to the
+    # schema, and an impossible setting is refused with the CLI's flags.
+    from synthgan import load
+
+    table = load_adult().sample(3000, random_state=1).reset_index(drop=True)
+    assert table["native-country"].isna().any() and table["occupation"].isna().any()
+    path = tmp_path / "adult.parquet"
+    write_table(table, path)
+    out = tmp_path / "dp.synthgan"
+    code, _, err = run(capsys, "fit", path, "-o", out, "--epsilon", "1", *FIT_FAST)
+    assert code == 0, err
+    assert "warning: Differential privacy changed the schema" in err
+    assert "'native-country'" in err and "'missing': false" in err and "--metadata" in err
+    model = load(out)
+    epsilon, _ = model.privacy_spent_
+    assert 0.95 <= epsilon <= 1.0
+    assert "categories read from the data are named when" in model.privacy_report()
+    sample = model.sample(200, random_state=0)
+    assert list(sample.columns) == list(table.columns)
+    assert set(sample["income"].dropna()) <= set(table["income"].dropna())
+    code, _, err = run(capsys, "fit", path, "-o", tmp_path / "x.synthgan", "--epsilon", "1",
+                       "--preprocessing-epsilon-share", "0", *FIT_FAST)  # fmt: skip
+    assert code != 0 and "--preprocessing-epsilon-share is 0" in err
+    assert "'native-country'" in err  # the error names the columns

@@ -109,21 +109,62 @@ def test_restore_rejects_a_state_of_another_accountant():
         restore_accountant("rdp", {"mechanism": "rdp", "history": [[1.0, 0.1]]})
 
 
-def test_composition_adds_preprocessing_to_dp_sgd_at_the_remaining_delta():
+def test_composition_puts_gaussian_releases_in_the_accountant():
+    from synthgan.privacy.mechanisms import gaussian_release
+
     accountant = RDPAccountant()
     accountant.history = [(1.1, 0.02, 300)]
-    pre = {"preprocessing: bounds": (0.2, 0.0), "sampler frequencies": (0.1, 1e-7)}
-    spent = compose_privacy(pre, delta=1e-6, accountant=accountant)
+    pre = {
+        "preprocessing: statistics": gaussian_release(
+            None, 8.0, threshold_delta=1e-7, mechanism="test"
+        ),
+        "pure bounds": (0.2, 0.0),
+    }
+    spent = compose_privacy(pre, delta=1e-6, accountant=accountant, accountant_name="rdp")
     independent = RDPAccountant()
-    independent.history = [(1.1, 0.02, 300)]
-    expected = 0.3 + independent.get_epsilon(delta=1e-6 - 1e-7)
-    assert spent.epsilon == pytest.approx(expected)
+    independent.history = [(8.0, 1.0, 1), (1.1, 0.02, 300)]
+    expected = 0.2 + independent.get_epsilon(delta=1e-6 - 1e-7)
+    assert spent.epsilon == pytest.approx(expected, rel=1e-12)
     assert spent.delta == pytest.approx(1e-6)
-    assert spent.breakdown["DP-SGD"][1] == pytest.approx(9e-7)
-    only_pre = compose_privacy(pre, delta=1e-6)
-    assert tuple(only_pre) == pytest.approx((0.3, 1e-7))
-    with pytest.raises(PrivacyBudgetError, match="DP-SGD needs some δ"):
-        compose_privacy({"x": (0.1, 1e-6)}, delta=1e-6, accountant=accountant)
+    assert spent.composition == "accountant" and spent.ledger_delta == pytest.approx(9e-7)
+    assert spent.ledger == (("preprocessing: statistics", 8.0, 1.0, 1), ("DP-SGD", 1.1, 0.02, 300))
+    # Each line alone: the Gaussian release and DP-SGD at the ledger's δ; the composed total of
+    # the two is below the sum of their standalone ε's.
+    alone = RDPAccountant()
+    alone.history = [(8.0, 1.0, 1)]
+    assert spent.breakdown["preprocessing: statistics"] == pytest.approx(
+        (alone.get_epsilon(delta=9e-7), 1e-7)
+    )
+    gaussian_parts = spent.breakdown["preprocessing: statistics"][0] + spent.breakdown["DP-SGD"][0]
+    assert spent.epsilon - 0.2 < gaussian_parts
+    only_pure = compose_privacy({"pure bounds": (0.2, 0.0)}, delta=1e-6)
+    assert tuple(only_pure) == pytest.approx((0.2, 0.0)) and only_pure.composition == "basic"
+    with pytest.raises(PrivacyBudgetError, match="accountant needs some δ"):
+        compose_privacy({"x": (0.1, 1e-6)}, delta=1e-6, accountant=accountant,
+                        accountant_name="rdp")  # fmt: skip
+    with pytest.raises(ValueError, match="accountant_name"):
+        compose_privacy(pre, delta=1e-6, accountant=accountant)
+
+
+def test_a_share_is_a_share_of_the_budget_whatever_the_accountant():
+    # z / √s for a share s: the preprocessing alone spends less than the budget, and DP-SGD
+    # calibrated with it in the history lands on the target.
+    from synthgan.privacy.accounting import epsilon_after, plan_dp_sgd
+    from synthgan.privacy.config import PrivacyConfig
+
+    for accountant in ("rdp", "prv"):
+        resolved = PrivacyConfig(3.0, target_delta=1e-6, accountant=accountant).validate(10_000)
+        z_budget = resolved.budget_multiplier(thresholds=False)
+        alone = epsilon_after(accountant, noise_multiplier=z_budget, sample_rate=1.0, steps=1,
+                              delta=1e-6)  # fmt: skip
+        assert 2.99 <= alone <= 3.0
+        z = resolved.preprocessing_multiplier(0.1, thresholds=False)
+        assert z == pytest.approx(z_budget / 0.1**0.5)
+        prior = [(z, 1.0, 1)]
+        sigma = plan_dp_sgd(3.0, 1e-6, 0.02, 1000, accountant, prior=prior)
+        total = epsilon_after(accountant, noise_multiplier=sigma, sample_rate=0.02, steps=1000,
+                              delta=1e-6, prior=prior)  # fmt: skip
+        assert 0.97 * 3.0 <= total <= 3.0
 
 
 def test_privacy_spent_unpacks_round_trips_and_reports():

@@ -14,8 +14,9 @@ def test_defaults_resolve_against_the_table_size():
     assert resolved.target_delta == pytest.approx(1e-6) == default_delta(10_000)
     assert resolved.target_delta < 1 / 10_000 and resolved.delta_is_default
     assert resolved.accountant == "prv" and resolved.max_grad_norm == 1.0
-    assert resolved.preprocessing_epsilon == pytest.approx(0.3)
-    assert resolved.preprocessing_delta == pytest.approx(1e-7)
+    assert resolved.preprocessing_share is None  # "auto": sized by the model family
+    assert resolved.threshold_delta(True) == pytest.approx(1e-7)  # a tenth of δ, if needed
+    assert resolved.threshold_delta(False) == 0.0 and not resolved.strict
     assert resolved.noise_multiplier is None and resolved.n_records == 10_000
     assert "1/(n·√n)" in resolved.delta_note() and "10000" in resolved.delta_note()
 
@@ -34,6 +35,7 @@ def test_json_round_trip():
         accountant="rdp",
         preprocessing_epsilon_share=0.2,
         noise_multiplier=1.1,
+        strict=True,
     )
     assert PrivacyConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     default = PrivacyConfig(4.0)
@@ -65,6 +67,8 @@ def test_infinite_epsilon_points_to_privacy_none():
         ({"target_epsilon": 1.0, "max_grad_norm": math.inf}, "max_grad_norm"),
         ({"target_epsilon": 1.0, "accountant": "moments"}, r"accountant.*prv"),
         ({"target_epsilon": 1.0, "preprocessing_epsilon_share": 1.0}, "preprocessing"),
+        ({"target_epsilon": 1.0, "preprocessing_epsilon_share": "some"}, r"'auto' or a number"),
+        ({"target_epsilon": 1.0, "strict": "yes"}, "strict"),
         ({"target_epsilon": 1.0, "noise_multiplier": 0.0}, "noise_multiplier"),
     ],
 )
@@ -78,12 +82,33 @@ def test_n_records_is_checked():
         PrivacyConfig(1.0).validate(0)
 
 
-def test_dp_sgd_gets_what_preprocessing_left():
-    resolved = PrivacyConfig(2.0, target_delta=1e-6).validate(10_000)
-    eps, delta = resolved.dp_sgd_budget(0.05, 0.0)
-    assert eps == pytest.approx(1.95) and delta == 1e-6
-    with pytest.raises(PrivacyBudgetError, match="share"):
-        resolved.dp_sgd_budget(0.5, 0.0)
+def test_auto_share_is_sized_by_need():
+    from synthgan.privacy.config import AUTO_SHARE_RANGE
+    from synthgan.privacy.preprocessing import plan_gaussian_release
+
+    low, high = AUTO_SHARE_RANGE
+    resolved = PrivacyConfig(3.0).validate(26_048)
+    # Category lists read from the data: a category holding 1 % of the rows passes (unless
+    # the share would leave that range).
+    plan = plan_gaussian_release(resolved, name="s", histograms=15, n_records=26_048,
+                                 secret_columns=9)  # fmt: skip
+    assert plan.auto and low <= plan.share <= high
+    if low < plan.share < high:
+        assert plan.category_threshold == pytest.approx(0.01 * 26_048, rel=1e-3)
+    # A small table at ε = 1 needs more than the range allows: the largest share.
+    small = PrivacyConfig(1.0).validate(2000)
+    plan = plan_gaussian_release(small, name="s", histograms=15, n_records=2000, secret_columns=9)
+    assert plan.share == high
+    # Public lists only: the counts' noise is 0.2 % of the records.
+    plan = plan_gaussian_release(resolved, name="s", histograms=9, n_records=26_048)
+    if low < plan.share < high:
+        assert plan.sigma == pytest.approx(0.002 * 26_048, rel=1e-3)
+    assert plan.category_threshold is None and plan.threshold_delta == 0.0
+    fixed = PrivacyConfig(3.0, preprocessing_epsilon_share=0.1).validate(26_048)
+    assert plan_gaussian_release(fixed, name="s", histograms=9, n_records=26_048).share == 0.1
+    none = PrivacyConfig(3.0, preprocessing_epsilon_share=0.0).validate(26_048)
+    with pytest.raises(PrivacyBudgetError, match="share is 0, but DP mode must release"):
+        plan_gaussian_release(none, name="s", histograms=9, n_records=26_048)
 
 
 def test_config_is_frozen():

@@ -124,3 +124,19 @@ def test_bounds_cover_the_bulk_of_the_column():
 def test_bad_arguments_are_named(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def test_gaussian_threshold_names_a_lone_record_with_probability_delta():
+    from scipy.stats import norm
+
+    from synthgan.privacy.mechanisms import gaussian_counts, gaussian_threshold
+
+    for sigma, delta, columns in ((10.0, 1e-7, 1), (35.0, 1.4e-7, 9)):
+        tau = gaussian_threshold(sigma, delta, columns)
+        # a category held by one record: count 1, named above τ; union bound over its columns
+        assert columns * norm.sf((tau - 1.0) / sigma) == pytest.approx(delta, rel=1e-6)
+    rng = np.random.default_rng(0)
+    noisy = gaussian_counts(np.zeros(200_000), 4.0, rng)
+    assert noisy.std() == pytest.approx(4.0, rel=0.01)
+    with pytest.raises(ValueError, match="delta must lie in"):
+        gaussian_threshold(1.0, 0.0)

@@ -11,7 +11,14 @@ import torch
 from synthgan import CTGANSynthesizer, PrivacyBudgetError, PrivacyConfig, load
 from synthgan.exceptions import DataValidationError
 from synthgan.privacy.accounting import epsilon_after
-from synthgan.tabular.private import coarse_range, grid_encoder, plan_private_columns
+from synthgan.tabular.private import (
+    GRID_EDGES,
+    STATISTICS,
+    grid_encoder,
+    grid_histogram,
+    plan_private_columns,
+    range_from_grid,
+)
 
 N = 2000
 PUBLIC = {"columns": {"colour": {"categories": ["red", "green", "blue"], "missing": False}}}
@@ -59,32 +66,52 @@ def test_budget_is_met_and_reported(fitted):
     epsilon, delta = spent
     assert 0.95 * 10.0 <= epsilon <= 10.0
     assert delta == pytest.approx(N**-1.5) and delta < 1 / N
-    assert sum(e for e, _ in spent.breakdown.values()) == pytest.approx(epsilon)
+    # One accountant: each line's ε is the mechanism alone, the composed total is below their sum
+    # (and above each of them); the δ's add up.
+    alone = [e for e, _ in spent.breakdown.values()]
+    assert max(alone) < epsilon < sum(alone)
     assert sum(d for _, d in spent.breakdown.values()) == pytest.approx(delta)
-    pre = [name for name in spent.breakdown if name.startswith("preprocessing")]
-    # bounds of the two numeric columns; counts of colour (public list), city, flag (lists read
-    # under DP: thresholded histogram for city, dtype's [False, True] for flag)
-    assert len(pre) == 5
+    # One release for every statistic: the ranges of the two numeric columns and the counts of
+    # colour (public list), city (read under DP, thresholded) and flag (dtype's [False, True]).
+    assert list(spent.breakdown) == [STATISTICS, "DP-SGD"]
     report = fitted.privacy_report()
-    for words in ("DP-SGD", "Poisson", "noise multiplier", "clipped", "1/(n·√n)", "metadata"):
+    for words in ("DP-SGD", "Poisson", "noise multiplier", "clipped", "1/(n·√n)", "metadata",
+                  "5 histograms released together", "one PRV accountant"):  # fmt: skip
         assert words in report
 
 
-def test_accounting_equals_opacus_plus_preprocessing(fitted):
+def test_accounting_equals_an_independent_ledger(fitted):
+    # privacy_spent_ recomputed from the planned mechanisms with Opacus' accountant directly:
+    # the Gaussian release is one step of rate 1 with z = z_budget / √share, z_budget solved
+    # here with scipy, DP-SGD is its (σ, q, steps), and ε is taken at δ minus the threshold's δ.
+    from opacus.accountants import PRVAccountant
+    from scipy.optimize import brentq
+
     spent = fitted.privacy_spent_
     s = spent.dp_sgd
     assert s.steps == 2 * (N // 200) and s.sample_rate == pytest.approx(200 / N)
-    pre_eps = sum(e for name, (e, _) in spent.breakdown.items() if name != "DP-SGD")
-    pre_delta = sum(d for name, (_, d) in spent.breakdown.items() if name != "DP-SGD")
-    independent = epsilon_after(
-        "prv",
-        noise_multiplier=s.noise_multiplier,
-        sample_rate=s.sample_rate,
-        steps=s.steps,
-        delta=spent.delta - pre_delta,
-    )
-    assert spent.epsilon == pytest.approx(independent + pre_eps, rel=1e-9)
-    assert pre_eps == pytest.approx(0.1 * 10.0)  # nothing public to save: the whole share
+    threshold_delta = spent.breakdown[STATISTICS][1]
+    assert threshold_delta == pytest.approx(0.1 * spent.delta)  # city's list is read under DP
+    ledger_delta = spent.delta - threshold_delta
+
+    def prv(history):
+        accountant = PRVAccountant()
+        accountant.history = history
+        return accountant.get_epsilon(delta=ledger_delta)
+
+    z_budget = brentq(lambda z: prv([(z, 1.0, 1)]) - 10.0, 0.05, 50.0, xtol=1e-6)
+    (name, z, q, steps), sgd = spent.ledger
+    assert name == STATISTICS and (q, steps) == (1.0, 1)
+    share = (z_budget / z) ** 2
+    assert 0.02 <= share <= 0.25  # "auto", within its range
+    assert f"{share:.1%} of the budget" in fitted.privacy_report()
+    assert sgd == ("DP-SGD", s.noise_multiplier, s.sample_rate, s.steps)
+    independent = prv([(z, 1.0, 1), (s.noise_multiplier, s.sample_rate, s.steps)])
+    assert spent.epsilon == pytest.approx(independent, rel=1e-9)
+    # The standalone lines are each mechanism alone, at the same δ.
+    assert spent.breakdown["DP-SGD"][0] == pytest.approx(
+        epsilon_after("prv", noise_multiplier=s.noise_multiplier, sample_rate=s.sample_rate,
+                      steps=s.steps, delta=ledger_delta), rel=1e-9)  # fmt: skip
 
 
 def test_saved_model_holds_no_training_values(fitted, table, tmp_path):
@@ -98,7 +125,7 @@ def test_saved_model_holds_no_training_values(fitted, table, tmp_path):
     encoder = next(e for e in fitted.transformer_.encoders_ if e.name == "colour")
     true = table["colour"].value_counts().reindex(encoder.categories).to_numpy()
     assert not np.array_equal(encoder.counts, true)
-    assert np.abs(encoder.counts - true).max() < 60  # Laplace(1/0.2): noisy, not garbage
+    assert np.abs(encoder.counts - true).max() < 60  # noisy, not garbage
 
 
 def test_reload_keeps_the_guarantee_and_the_samples(fitted, tmp_path):
@@ -173,7 +200,8 @@ def _private_steps(model, table):
     rng = np.random.default_rng(0)
     resolved = model.privacy.validate(len(table))
     plans = plan_private_columns(table, discrete_columns=None, metadata=PUBLIC)
-    prep = private.fit_private_transformer(table, plans, resolved, rng)
+    stats = private.plan_private_statistics(plans, resolved, len(table))
+    prep = private.fit_private_transformer(table, plans, stats, rng)
     matrix, codes = prep.transformer.transform(table, rng)
     sampler = private.private_sampler(prep.transformer, True)
     config = TabularNetworkConfig(
@@ -219,8 +247,12 @@ def test_an_impossible_budget_fails_before_any_release(table, monkeypatch):
 
     monkeypatch.setattr(private, "fit_private_transformer", no_release)
     tight = PrivacyConfig(target_epsilon=0.01)
-    with pytest.raises(PrivacyBudgetError, match=r"DP-SGD gets ε=0.009 .* 20 discriminator steps"):
+    # Every column that cannot succeed is named at once, with the numbers, before any release.
+    with pytest.raises(PrivacyBudgetError, match=r"value ranges of \['amount', 'age'\] cannot"):
         tiny(privacy=tight).fit(table)
+    with pytest.raises(PrivacyBudgetError, match=r"20 discriminator steps"):
+        bounds = {"amount": {"min": 0, "max": 1000}, "age": {"min": 18, "max": 90}}
+        tiny(privacy=tight, metadata={"columns": bounds}).fit(table)
     monkeypatch.undo()
     public = {
         "columns": {
@@ -231,7 +263,7 @@ def test_an_impossible_budget_fails_before_any_release(table, monkeypatch):
         }
     }
     model = tiny(epochs=500, privacy=tight, metadata=public)
-    with pytest.raises(PrivacyBudgetError, match=r"ε=0.009.*q=0.1 over 5000 steps"):
+    with pytest.raises(PrivacyBudgetError, match=r"ε=0.01.*q=0.1 over 5000 steps"):
         model.fit(table)
     assert not hasattr(model, "generator_")
 
@@ -268,12 +300,17 @@ def test_private_planning_reads_no_statistic(table):
     assert not plans["age"].nullable  # numpy int64 cannot hold a missing value
 
 
-def test_coarse_range_and_grid_encoder():
+def test_grid_range_and_grid_encoder():
     rng = np.random.default_rng(0)
     values = rng.uniform(-300, 5000, 20_000)
-    low, high = coarse_range(values, 1.0, rng).value
-    assert low <= -256 and high >= 4096  # whole power-of-two bins around the data
-    assert low >= -1024 and high <= 8192
+    counts = grid_histogram(pd.Series(values))
+    assert counts.sum() == 20_000 and len(counts) == len(GRID_EDGES)
+    assert (GRID_EDGES[1:, 0] >= GRID_EDGES[:-1, 1] - 1e-12).all()  # sorted, disjoint bins
+    (low, high), found = range_from_grid(counts + rng.normal(0, 5, len(counts)), 30.0)
+    assert found
+    assert -300 * 2**0.25 <= low < -200 and 4000 < high <= 5000 * 2**0.25  # to the bin
+    (low, high), found = range_from_grid(rng.normal(0, 5, len(counts)), 1e6)
+    assert not found and high > low  # no bin passes: the largest one, and the fit warns
     encoder = grid_encoder("x", {"dtype": "float64"}, 0.0, 10.0, 5, nullable=True)
     x = np.array([0.5, 3.0, 9.9, np.nan])
     alpha, mode = encoder.encode(x, rng)
@@ -295,3 +332,36 @@ def test_missing_values_fit_without_category_metadata():
     sampled = model.sample(500, random_state=0)
     assert set(sampled["city"].dropna()) <= {"Lyon", "Oslo", "Porto"}
     assert sampled["amount"].isna().any()
+
+
+def test_a_small_table_without_metadata_fits_at_epsilon_one():
+    # Issue 18: no metadata at all, 2,000 rows, ε = 1. Every category list, count and range is
+    # one Gaussian release; what could not be released is said in one warning, by column.
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        {
+            "amount": rng.lognormal(3, 1, N),
+            "age": rng.integers(18, 90, N),
+            "colour": rng.choice(["red", "green", "blue"], N, p=[0.5, 0.3, 0.2]),
+            "city": np.where(rng.random(N) < 0.01, "Rareville", "Lyon").astype(object),
+            "member": rng.choice(["yes", "no"], N),
+        }
+    )
+    frame.loc[:29, "colour"] = None  # missing values in a discrete column
+    frame.loc[rng.random(N) < 0.1, "amount"] = np.nan  # and in a continuous one
+    with pytest.warns(UserWarning, match="changed the schema") as caught:
+        model = tiny(metadata=None, privacy=PrivacyConfig(target_epsilon=1.0)).fit(frame)
+    text = str(caught[0].message)
+    assert "'amount' may generate missing values" in text and "Rareville" not in text
+    epsilon, delta = model.privacy_spent_
+    assert 0.95 <= epsilon <= 1.0 and delta == pytest.approx(N**-1.5)
+    sampled = model.sample(400, random_state=0)
+    assert set(sampled["member"].dropna()) <= {"yes", "no"}
+    assert set(sampled["city"].dropna()) <= {"Lyon"}  # 1 % of the rows: not released
+    low, high = model.transformer_.encoders_[1].minimum, model.transformer_.encoders_[1].maximum
+    assert 16 <= low <= 20 and 76 <= high <= 91  # the grid range of age, trimmed, whole years
+    # strict: a column with no released category is refused instead of generated as missing
+    tiny_table = frame.head(300)
+    with pytest.raises(PrivacyBudgetError, match=r"No category of \['colour', 'city', 'member'\]"):
+        tiny(metadata={"columns": {"amount": {"min": 0, "max": 1000}, "age": {"min": 0,
+             "max": 100}}}, privacy=PrivacyConfig(0.05, strict=True)).fit(tiny_table)  # fmt: skip
