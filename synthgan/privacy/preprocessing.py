@@ -54,6 +54,8 @@ class GaussianPlan:
         Histograms whose categories are read from the data.
     n_records : int
         Records (public, as for DP-SGD's sampling rate).
+    fraction : float
+        The part of the preprocessing's share this release takes (when a family makes several).
     """
 
     name: str
@@ -64,6 +66,7 @@ class GaussianPlan:
     threshold_delta: float
     secret_columns: int
     n_records: int
+    fraction: float = 1.0
 
     @property
     def sigma(self) -> float:
@@ -101,10 +104,11 @@ class GaussianPlan:
     def describe(self) -> str:
         """One plain-language line for the privacy report."""
         how = "sized by need ('auto')" if self.auto else "as configured"
+        part = "" if self.fraction == 1.0 else f"{self.fraction:.0%} of the "
         line = (
-            f"Preprocessing: {self.histograms} histograms released together by the Gaussian "
+            f"{self.name}: {self.histograms} histograms released together by the Gaussian "
             f"mechanism (noise std σ = {self.sigma:.3g} on every count, noise multiplier "
-            f"{self.noise_multiplier:.3g}), {self.share:.1%} of the budget ({how})"
+            f"{self.noise_multiplier:.3g}), {part}{self.share:.1%} of the budget ({how})"
         )
         tau = self.category_threshold
         if tau is not None:
@@ -116,7 +120,12 @@ class GaussianPlan:
 
 
 def auto_share(
-    resolved: ResolvedPrivacy, histograms: int, n_records: int, secret_columns: int, bins: int
+    resolved: ResolvedPrivacy,
+    histograms: int,
+    n_records: int,
+    secret_columns: int,
+    bins: int,
+    fraction: float = 1.0,
 ) -> float:
     """The smallest share in ``AUTO_SHARE_RANGE`` at which the release does its job.
 
@@ -136,7 +145,7 @@ def auto_share(
         sigma = target / -float(ndtri(BIN_FALSE_RATE / bins))
     else:
         sigma = AUTO_COUNT_NOISE * n_records
-    share = (math.sqrt(histograms) * z_budget / sigma) ** 2
+    share = (math.sqrt(histograms) * z_budget / sigma) ** 2 / fraction
     low, high = AUTO_SHARE_RANGE
     return float(min(max(share, low), high))
 
@@ -150,26 +159,36 @@ def plan_gaussian_release(
     secret_columns: int = 0,
     bins: int = 0,
     what: str = "its statistics",
+    fraction: float = 1.0,
+    share: float | None = None,
+    ledger_thresholds: bool | None = None,
 ) -> GaussianPlan:
-    """Plan the release (see the module docstring); ``what`` names it in errors."""
-    share = resolved.preprocessing_share
-    auto = share is None
-    if auto:
-        share = auto_share(resolved, histograms, n_records, secret_columns, bins)
+    """Plan the release (see the module docstring); ``what`` names it in errors.
+
+    A family that makes several releases plans each with its ``fraction`` of one ``share``
+    (the first one sizes it, the others pass it) and the same ``ledger_thresholds`` (whether
+    the ledger keeps δ for a category threshold: its δ, hence every z, depends on it).
+    """
+    auto = resolved.preprocessing_share is None
+    if share is None:
+        share = resolved.preprocessing_share
+        if auto:
+            share = auto_share(resolved, histograms, n_records, secret_columns, bins, fraction)
     if not share > 0:
         raise PrivacyBudgetError(
             f"preprocessing_epsilon_share is 0, but DP mode must release {what}. Give a "
             "positive share ('auto', the default, sizes it), or give what is released as "
             "public metadata."
         )
-    thresholds = secret_columns > 0
+    thresholds = secret_columns > 0 if ledger_thresholds is None else ledger_thresholds
     return GaussianPlan(
         name=name,
         share=float(share),
         auto=auto,
-        noise_multiplier=resolved.preprocessing_multiplier(share, thresholds),
+        noise_multiplier=resolved.preprocessing_multiplier(share * fraction, thresholds),
         histograms=int(histograms),
-        threshold_delta=resolved.threshold_delta(thresholds),
+        threshold_delta=resolved.threshold_delta(secret_columns > 0),
         secret_columns=int(secret_columns),
         n_records=int(n_records),
+        fraction=float(fraction),
     )

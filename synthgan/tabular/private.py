@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -93,6 +93,7 @@ __all__ = [
     "PrivateColumnPlan",
     "PrivatePreprocessing",
     "PrivateTabularSteps",
+    "TablePrivacyPlan",
     "check_public_categories",
     "fit_private_transformer",
     "grid_histogram",
@@ -254,19 +255,50 @@ def _public_categories(
 # ---------------------------------------------------------------------------------------------
 # fitting: one Gaussian release of every statistic
 # ---------------------------------------------------------------------------------------------
-STATISTICS = "preprocessing: column statistics"  # the release's name in privacy_spent_
+STATISTICS = "preprocessing: column statistics"  # the releases' names in privacy_spent_
+RANGES = "preprocessing: value ranges, refined"
+RANGE_FRACTION = 0.2  # of the preprocessing share, for refining the value ranges
+FINE_BINS = 64  # equal-width bins over a column's coarse range, for its refined range
+
+
+@dataclass(frozen=True)
+class TablePrivacyPlan:
+    """The table's planned releases: every statistic at once, then the refined value ranges.
+
+    ``stats`` releases every histogram (category counts and the coarse range grids); ``refine``
+    (only with numeric columns without public bounds) releases, for each of them, a histogram of
+    ``FINE_BINS`` equal-width bins over the coarse range the first release found, whose trimmed
+    extent is the column's range. Both are Gaussian releases in the same ledger; ``refine`` takes
+    ``RANGE_FRACTION`` of the share.
+    """
+
+    stats: GaussianPlan
+    refine: GaussianPlan | None = None
+
+    def planned(self) -> dict[str, Release]:
+        planned = self.stats.planned()
+        if self.refine is not None:
+            planned |= self.refine.planned()
+        return planned
+
+    def describe(self) -> str:
+        lines = [self.stats.describe()]
+        if self.refine is not None:
+            lines.append(self.refine.describe())
+        return "\n".join(lines)
 
 
 def plan_private_statistics(
     plans: Sequence[PrivateColumnPlan], resolved: ResolvedPrivacy, n_records: int
-) -> GaussianPlan | None:
-    """The one Gaussian release of the table's statistics, or None when everything is public.
+) -> TablePrivacyPlan | None:
+    """The table's Gaussian releases, or None when everything is public.
 
     Every discrete column releases its counts (over its public list, or over the categories
     seen, named above a threshold); every continuous column without public bounds releases a
-    histogram over the public grid of :func:`range_grid`. All of them together are one release
-    of L2 sensitivity ``√k`` for ``k`` histograms. Checks, before any release, that each can
-    succeed at this size and budget, and says which columns cannot, all at once.
+    histogram over the public grid :data:`GRID_EDGES`. All of them together are one release of
+    L2 sensitivity ``√k`` for ``k`` histograms; the ranges are then refined by a second release
+    (:class:`TablePrivacyPlan`). Checks, before any release, that each can succeed at this size
+    and budget, and says which columns cannot, all at once.
     """
     discrete = [p for p in plans if p.kind == "discrete"]
     ranges = [p for p in plans if p.kind == "continuous" and p.bounds is None]
@@ -274,13 +306,22 @@ def plan_private_statistics(
         return None
     secret = [p for p in discrete if p.categories is None]
     what = _release_list(discrete, ranges)
+    fraction = 1.0 - RANGE_FRACTION if ranges else 1.0
     stats = plan_gaussian_release(
         resolved, name=STATISTICS, histograms=len(discrete) + len(ranges), n_records=n_records,
         secret_columns=len(secret), bins=len(GRID_EDGES) if ranges else 0, what=what,
+        fraction=fraction,
     )  # fmt: skip
+    refine = None
+    if ranges:
+        refine = plan_gaussian_release(
+            resolved, name=RANGES, histograms=len(ranges), n_records=n_records, what=what,
+            fraction=RANGE_FRACTION, share=stats.share, ledger_thresholds=bool(secret),
+        )  # fmt: skip
+        refine = replace(refine, auto=stats.auto)
     _check_ranges_possible(stats, ranges, n_records)
     _check_categories_possible(stats, secret, n_records, resolved.strict)
-    return stats
+    return TablePrivacyPlan(stats, refine)
 
 
 def _release_list(discrete, ranges) -> str:
@@ -338,19 +379,22 @@ def _check_categories_possible(stats: GaussianPlan, secret, n: int, strict: bool
 def fit_private_transformer(
     df: pd.DataFrame,
     plans: Sequence[PrivateColumnPlan],
-    stats: GaussianPlan | None,
+    planned: TablePrivacyPlan | None,
     rng: np.random.Generator,
     *,
     grid_modes: int = 10,
     strict: bool = False,
 ) -> PrivatePreprocessing:
-    """Fit the table transformer from one Gaussian release (see the module docstring)."""
+    """Fit the table transformer from the planned Gaussian releases (the module docstring)."""
     result = PrivatePreprocessing(TableTransformer(max_modes=grid_modes))
+    stats = None if planned is None else planned.stats
     released = _release_statistics(df, plans, stats, rng) if stats is not None else {}
-    encoders, notices = [], []
+    notices: list[str] = []
+    ranges = _release_ranges(df, plans, released, planned, rng, notices)
+    encoders = []
     for plan in plans:
         if plan.kind == "continuous":
-            encoders.append(_continuous(plan, released.get(plan.name), stats, grid_modes, notices))
+            encoders.append(_continuous(plan, ranges.get(plan.name), grid_modes, notices))
         elif plan.kind == "discrete":
             encoders.append(_discrete(plan, released[plan.name], stats, notices))
         elif plan.kind == "id":  # drawn from the public pattern: reads no value, costs nothing
@@ -358,6 +402,8 @@ def fit_private_transformer(
     if stats is not None:
         summary = {e.name: _released_summary(e) for e in encoders if e.name in released}
         result.releases[STATISTICS] = stats.release(summary)
+    if planned is not None and planned.refine is not None:
+        result.releases[RANGES] = planned.refine.release({n: list(r) for n, r in ranges.items()})
     _check_strict(notices, strict)
     result.notices = notices
     transformer = result.transformer
@@ -416,21 +462,73 @@ def check_public_categories(df: pd.DataFrame, plans: Sequence[PrivateColumnPlan]
         )
 
 
-def _continuous(plan, released, stats, grid_modes, notices) -> ContinuousEncoder:
-    if plan.bounds is not None:
-        lo, hi = plan.bounds
-    else:
-        noisy = released[1]
-        (lo, hi), found = range_from_grid(noisy, stats.bin_threshold(len(GRID_EDGES)))
+def _release_ranges(df, plans, released, planned, rng, notices) -> dict[str, tuple[float, float]]:
+    """``{column: (low, high)}`` of the numeric columns without public bounds: the coarse range
+    of the first release, refined by the second (post-processing of both, but for the counts)."""
+    columns = [p for p in plans if p.kind == "continuous" and p.bounds is None]
+    if not columns:
+        return {}
+    threshold = planned.stats.bin_threshold(len(GRID_EDGES))
+    coarse = {}
+    for plan in columns:
+        coarse[plan.name], found = range_from_grid(released[plan.name][1], threshold)
         if not found:
-            notices.append(
-                f"{plan.name!r}: no value bin passed the threshold; its range [{lo:.4g}, "
-                f"{hi:.4g}] is the bin with the largest noisy count (give 'min' and 'max')"
-            )
+            low, high = coarse[plan.name]
+            notices.append(f"{plan.name!r}: no value bin passed the threshold; its range "
+                           f"[{low:.4g}, {high:.4g}] is the bin with the largest noisy count "
+                           "(give 'min' and 'max')")  # fmt: skip
+    fine = [fine_histogram(df[p.name], *coarse[p.name]) for p in columns]  # (FINE_BINS,) each
+    noisy = gaussian_counts(np.concatenate(fine), planned.refine.sigma, rng)
+    fine_threshold = planned.refine.bin_threshold(FINE_BINS)
+    ranges = {}
+    for k, plan in enumerate(columns):
+        counts = noisy[k * FINE_BINS : (k + 1) * FINE_BINS]
+        lo, hi = range_from_fine(counts, *coarse[plan.name], fine_threshold, len(df))
         if _integer_like(plan.dtype):  # whole units: widen to the enclosing integers
             lo, hi = _whole(lo, math.floor), _whole(hi, math.ceil)
-        if not hi > lo:
-            hi = lo + 1.0
+        ranges[plan.name] = (lo, hi if hi > lo else lo + 1.0)
+        notices.append(f"{plan.name!r}: range [{lo:.6g}, {ranges[plan.name][1]:.6g}] estimated "
+                       "under DP; values outside it are generated at its ends (give 'min' and "
+                       "'max')")  # fmt: skip
+    return ranges
+
+
+def fine_histogram(series: pd.Series, low: float, high: float) -> np.ndarray:
+    """Counts of a numeric column in ``FINE_BINS`` equal-width bins over ``[low, high]``
+    (values outside are clipped to the end bins; missing values are not counted)."""
+    values = _numeric(series)
+    values = values[~np.isnan(values)]
+    width = (high - low) / FINE_BINS
+    index = np.clip(np.floor((values - low) / width), 0, FINE_BINS - 1).astype(np.int64)
+    return np.bincount(index, minlength=FINE_BINS).astype(float)
+
+
+def range_from_fine(
+    noisy: np.ndarray,
+    low: float,
+    high: float,
+    threshold: float,
+    n_records: int,
+    tail: float = BOUNDS_TAIL,
+) -> tuple[float, float]:
+    """The refined range: the occupied fine bins, ``tail`` of their mass trimmed at each end.
+
+    The coarse range itself when the bins that pass hold less than half the (public) number of
+    records: the fine counts are then too noisy for their extent to mean anything (at small n
+    and ε a few bins pass by their noise alone).
+    """
+    mass = np.where(noisy > threshold, noisy, 0.0)
+    if mass.sum() < 0.5 * n_records:
+        return low, high
+    cumulative = np.cumsum(mass) / mass.sum()
+    first = int(np.searchsorted(cumulative, tail, side="right"))
+    last = max(int(np.searchsorted(cumulative, 1.0 - tail, side="left")), first)
+    width = (high - low) / FINE_BINS
+    return low + first * width, low + (min(last, FINE_BINS - 1) + 1) * width
+
+
+def _continuous(plan, released_range, grid_modes, notices) -> ContinuousEncoder:
+    lo, hi = plan.bounds if plan.bounds is not None else released_range
     if plan.nullable and not plan.missing_declared:
         notices.append(f"{plan.name!r} may generate missing values (its type allows them; "
                        "give 'missing': false if it has none)")  # fmt: skip
@@ -538,7 +636,7 @@ def _discrete(plan, released, stats: GaussianPlan, notices) -> DiscreteEncoder:
     if keep_other:
         share = max(other, 0.0) / stats.n_records
         notices.append(
-            f"{plan.name!r}: {kept.size} categories released; the values outside them (about "
+            f"{plan.name!r}: {_categories(kept.size)} released; the values outside them (about "
             f"{share:.1%} of the rows) share an 'other' slot, generated as missing"
             if kept.size
             else f"{plan.name!r}: no category passed the DP threshold; generated from its "
@@ -556,9 +654,13 @@ def _discrete(plan, released, stats: GaussianPlan, notices) -> DiscreteEncoder:
             "its categories as public metadata, or raise ε or preprocessing_epsilon_share."
         )
     modal = int(np.argmax(counts[kept]))
-    notices.append(f"{plan.name!r}: {kept.size} categories released; any value outside them "
+    notices.append(f"{plan.name!r}: {_categories(kept.size)} released; any value outside them "
                    f"is counted as {categories[modal]!r}")  # fmt: skip
     return DiscreteEncoder(plan.name, plan.dtype, categories, counts[kept], fallback=modal)
+
+
+def _categories(count: int) -> str:
+    return f"{count} categor{'y' if count == 1 else 'ies'}"
 
 
 def _released_summary(encoder) -> dict[str, Any]:

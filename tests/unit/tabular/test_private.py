@@ -13,10 +13,13 @@ from synthgan.exceptions import DataValidationError
 from synthgan.privacy.accounting import epsilon_after
 from synthgan.tabular.private import (
     GRID_EDGES,
+    RANGES,
     STATISTICS,
+    fine_histogram,
     grid_encoder,
     grid_histogram,
     plan_private_columns,
+    range_from_fine,
     range_from_grid,
 )
 
@@ -73,7 +76,7 @@ def test_budget_is_met_and_reported(fitted):
     assert sum(d for _, d in spent.breakdown.values()) == pytest.approx(delta)
     # One release for every statistic: the ranges of the two numeric columns and the counts of
     # colour (public list), city (read under DP, thresholded) and flag (dtype's [False, True]).
-    assert list(spent.breakdown) == [STATISTICS, "DP-SGD"]
+    assert list(spent.breakdown) == [STATISTICS, RANGES, "DP-SGD"]
     report = fitted.privacy_report()
     for words in ("DP-SGD", "Poisson", "noise multiplier", "clipped", "1/(n·√n)", "metadata",
                   "5 histograms released together", "one PRV accountant"):  # fmt: skip
@@ -100,13 +103,17 @@ def test_accounting_equals_an_independent_ledger(fitted):
         return accountant.get_epsilon(delta=ledger_delta)
 
     z_budget = brentq(lambda z: prv([(z, 1.0, 1)]) - 10.0, 0.05, 50.0, xtol=1e-6)
-    (name, z, q, steps), sgd = spent.ledger
-    assert name == STATISTICS and (q, steps) == (1.0, 1)
-    share = (z_budget / z) ** 2
+    (name, z, q, steps), (refined, z_ranges, *once), sgd = spent.ledger
+    assert (name, refined) == (STATISTICS, RANGES) and (q, steps) == tuple(once) == (1.0, 1)
+    # The two releases share the preprocessing share 80 / 20: their 1/z² add up to it.
+    share = z_budget**2 * (1 / z**2 + 1 / z_ranges**2)
+    assert (z_ranges / z) ** 2 == pytest.approx(0.8 / 0.2, rel=1e-9)
     assert 0.02 <= share <= 0.25  # "auto", within its range
     assert f"{share:.1%} of the budget" in fitted.privacy_report()
     assert sgd == ("DP-SGD", s.noise_multiplier, s.sample_rate, s.steps)
-    independent = prv([(z, 1.0, 1), (s.noise_multiplier, s.sample_rate, s.steps)])
+    independent = prv(
+        [(z, 1.0, 1), (z_ranges, 1.0, 1), (s.noise_multiplier, s.sample_rate, s.steps)]
+    )
     assert spent.epsilon == pytest.approx(independent, rel=1e-9)
     # The standalone lines are each mechanism alone, at the same δ.
     assert spent.breakdown["DP-SGD"][0] == pytest.approx(
@@ -311,6 +318,16 @@ def test_grid_range_and_grid_encoder():
     assert -300 * 2**0.25 <= low < -200 and 4000 < high <= 5000 * 2**0.25  # to the bin
     (low, high), found = range_from_grid(rng.normal(0, 5, len(counts)), 1e6)
     assert not found and high > low  # no bin passes: the largest one, and the fit warns
+    # the refinement: 64 equal-width bins over a coarse range, tails trimmed
+    years = pd.Series(rng.integers(1990, 2021, 5000).astype(float))
+    (low, high), _ = range_from_grid(grid_histogram(years) + rng.normal(0, 5, len(counts)), 30.0)
+    assert low < 1800 and high > 2040  # the grid alone: bins 19 % wide
+    fine = fine_histogram(years, low, high)
+    assert fine.sum() == 5000 and len(fine) == 64
+    refined = range_from_fine(fine + rng.normal(0, 5, 64), low, high, 20.0, 5000)
+    assert 1980 <= refined[0] <= 1990 and 2020 <= refined[1] <= 2030
+    noise_only = range_from_fine(rng.normal(0, 30, 64), low, high, 60.0, 5000)
+    assert noise_only == (low, high)  # what passes holds too little: the coarse range
     encoder = grid_encoder("x", {"dtype": "float64"}, 0.0, 10.0, 5, nullable=True)
     x = np.array([0.5, 3.0, 9.9, np.nan])
     alpha, mode = encoder.encode(x, rng)
@@ -359,7 +376,10 @@ def test_a_small_table_without_metadata_fits_at_epsilon_one():
     assert set(sampled["member"].dropna()) <= {"yes", "no"}
     assert set(sampled["city"].dropna()) <= {"Lyon"}  # 1 % of the rows: not released
     low, high = model.transformer_.encoders_[1].minimum, model.transformer_.encoders_[1].maximum
-    assert 16 <= low <= 20 and 76 <= high <= 91  # the grid range of age, trimmed, whole years
+    # Age's range from the grid, refined and trimmed, in whole years; at 2,000 rows and ε = 1
+    # the thin ends may be cut, and the warning says so with the released range.
+    assert 16 <= low < 30 and 76 <= high <= 91 and float(low).is_integer()
+    assert f"'age': range [{low:.6g}, {high:.6g}] estimated under DP" in text
     # strict: a column with no released category is refused instead of generated as missing
     tiny_table = frame.head(300)
     with pytest.raises(PrivacyBudgetError, match=r"No category of \['colour', 'city', 'member'\]"):
