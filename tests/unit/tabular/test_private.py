@@ -385,3 +385,26 @@ def test_a_small_table_without_metadata_fits_at_epsilon_one():
     with pytest.raises(PrivacyBudgetError, match=r"No category of \['colour', 'city', 'member'\]"):
         tiny(metadata={"columns": {"amount": {"min": 0, "max": 1000}, "age": {"min": 0,
              "max": 100}}}, privacy=PrivacyConfig(0.05, strict=True)).fit(tiny_table)  # fmt: skip
+
+
+def test_missing_values_with_public_metadata():
+    # Missing values declared public ("missing": true, a None-free category list): the missing
+    # category is a public slot, the continuous column keeps its missing mode, and the fit-time
+    # warning has nothing to say about either column's categories.
+    rng = np.random.default_rng(2)
+    colour = rng.choice(["red", "green", "blue"], N).astype(object)
+    colour[:100] = None
+    amount = rng.lognormal(3, 1, N)
+    amount[:200] = np.nan
+    frame = pd.DataFrame({"amount": amount, "colour": colour})
+    metadata = {"columns": {
+        "amount": {"min": 0, "max": 1000, "missing": True},
+        "colour": {"categories": ["red", "green", "blue"], "missing": True},
+    }}  # fmt: skip
+    model = tiny(metadata=metadata).fit(frame)
+    encoder = next(e for e in model.transformer_.encoders_ if e.name == "colour")
+    assert encoder.categories == ["red", "green", "blue", None] and not encoder.has_other
+    sampled = model.sample(500, random_state=0)
+    assert set(sampled["colour"].dropna()) <= {"red", "green", "blue"}
+    assert list(model.privacy_spent_.breakdown) == [STATISTICS, "DP-SGD"]  # no range to refine
+    assert model.privacy_spent_.breakdown[STATISTICS][1] == 0.0  # public lists: no threshold
