@@ -166,8 +166,9 @@ class DCGANSynthesizer(BaseSynthesizer):
     always used as given. ``get_params`` returns what was passed (None for "auto"); the
     values a fit used are in ``network_config_`` (the widths), ``privacy_spent_.dp_sgd``
     (batch and steps) and ``loss_history_`` (``mode_seeking_ratio`` when the term is on). The
-    recipe was measured on the conditional model (MNIST and Fashion-MNIST at ε = 10); every
-    part of it applies to the unconditional model as well, where it is not benchmarked.
+    recipe was tuned on the conditional model on MNIST at ε = 10; every part of it applies to
+    the unconditional model as well (its mode-seeking term pairs images generated from
+    different noise, without labels), where it is not benchmarked.
 
     Attributes
     ----------
