@@ -216,7 +216,7 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
         from synthgan.privacy.training import DPSGDTraining
 
         resolved = config.validate(self._n_records(data))
-        steps = self.epochs * self._steps_per_epoch(data) * getattr(self, "discriminator_steps", 1)
+        steps = self.epochs * self._steps_per_epoch(data) * self._discriminator_steps()
         preprocessing = self._plan_preprocessing(data, resolved)
         privacy = DPSGDTraining(
             resolved, n_records=self._n_records(data), batch_size=self._batch_size(data),
@@ -249,6 +249,10 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
 
     def _steps_per_epoch(self, data: Any) -> int:
         return max(1, self._n_records(data) // self._batch_size(data))
+
+    def _discriminator_steps(self) -> int:
+        """Discriminator (DP-SGD) steps per generator step, as the loop will run them."""
+        return getattr(self, "discriminator_steps", 1)
 
     def _plan_preprocessing(self, data: Any, resolved):
         """The family's DP preprocessing release, planned from public facts

@@ -119,7 +119,7 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         help='column types and bounds: {"columns": {name: {"type": ..., "min": .., "max": ..}}}',
     )
     _add_reading_options(fit)
-    _add_training_options(fit, default_batch=500)
+    _add_training_options(fit, default_batch="500")
     _add_privacy_options(fit)
     fit.add_argument("--seed", type=int, help="random seed (same data and seed, same model)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -185,7 +185,7 @@ def _read_options(args: argparse.Namespace) -> dict[str, Any]:
     return {**options, "strip_whitespace": True} if args.strip_whitespace else options
 
 
-def _add_training_options(parser: argparse.ArgumentParser, *, default_batch: int) -> None:
+def _add_training_options(parser: argparse.ArgumentParser, *, default_batch: str) -> None:
     group = parser.add_argument_group("training")
     group.add_argument(
         "--batch-size", type=int, metavar="N", help=f"records per step (default: {default_batch})"
@@ -353,6 +353,12 @@ def _add_fit_images(commands: argparse._SubParsersAction) -> None:
         description="Fit an image GAN and save it as a model file. The input is a folder of "
         "images (one sub-folder per class for --conditional) or a .npz file with 'images' and "
         "'labels' (or 'x_train' and 'y_train').",
+        epilog="With --epsilon the model is trained with differential privacy and, unless "
+        "given, uses the DP recipe: batch 128 (--batch-size), 5 critic steps per generator "
+        "step, critic width 32 and the mode-seeking term with weight 1.0 (the dp10_ms recipe "
+        "of docs/benchmarks.md; Bie et al. 2023, Mao et al. 2019). Without --epsilon: batch "
+        "64, 1 critic step, width 64, no mode seeking. See docs/images.md, 'Differential "
+        "privacy'.",
     )
     fit.add_argument("input", help="folder of images, or .npz file")
     fit.add_argument("-o", "--output", required=True, help="model file to write (*.synthgan)")
@@ -366,7 +372,7 @@ def _add_fit_images(commands: argparse._SubParsersAction) -> None:
         metavar="A,B",
         help="public class list of the conditional model (required with --epsilon)",
     )
-    _add_training_options(fit, default_batch=64)
+    _add_training_options(fit, default_batch="64; 128 with --epsilon")
     _add_privacy_options(fit)
     fit.add_argument("--seed", type=int, help="random seed (same data and seed, same model)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")

@@ -56,9 +56,10 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
     Notes
     -----
     With ``privacy``, the class list must be given (``fit(images, labels, classes=[...])``:
-    which classes occur is itself private), and the class counts are released with Laplace noise
-    from the preprocessing share of ε (``PrivacyConfig.preprocessing_epsilon_share``, 0.1 by
-    default); their frequencies label the generated images in training and in ``sample``.
+    which classes occur is itself private), and the class counts are released with Gaussian noise,
+    one release composed with DP-SGD in the same accountant (its share of the budget is
+    ``PrivacyConfig.preprocessing_epsilon_share``, ``"auto"`` by default); their frequencies label
+    the generated images in training and in ``sample``.
 
     Examples
     --------
@@ -81,10 +82,10 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
         conditioning: str = "projection",
         embedding_dim: int = 10,
         epochs: int = 25,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         latent_dim: int = 100,
         generator_width: int = 64,
-        discriminator_width: int = 64,
+        discriminator_width: int | None = None,
         generator_lr: float = 2e-4,
         discriminator_lr: float = 2e-4,
         betas: Sequence[float] = (0.5, 0.999),
@@ -95,8 +96,8 @@ class ConditionalGANSynthesizer(DCGANSynthesizer):
         label_smoothing: float = 0.0,
         diff_augment: str | None = None,
         ema_decay: float | None = 0.999,
-        discriminator_steps: int = 1,
-        mode_seeking: float = 0.0,
+        discriminator_steps: int | None = None,
+        mode_seeking: float | None = None,
         autocast: bool | str = "auto",
         max_time: float | None = None,
         monitor_diversity: bool = True,

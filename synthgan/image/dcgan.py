@@ -40,8 +40,17 @@ from synthgan.privacy.config import PrivacyConfig
 
 __all__ = ["DCGANSynthesizer"]
 
-_POSITIVE_INTS = ("epochs", "batch_size", "latent_dim", "generator_width",
-                  "discriminator_width", "discriminator_steps")  # fmt: skip
+_POSITIVE_INTS = ("epochs", "latent_dim", "generator_width")
+# Hyperparameters whose None means "auto": (without privacy, with privacy). Without privacy they
+# are the DCGAN defaults; with privacy the dp10_ms recipe (docs/benchmarks.md, "Differentially
+# private images": five noisy critic steps per generator step as in Bie et al. 2023, a narrower
+# critic, the mode-seeking term of Mao et al. 2019, batch 128).
+_AUTO = {
+    "batch_size": (64, 128),
+    "discriminator_width": (64, 32),
+    "discriminator_steps": (1, 5),
+    "mode_seeking": (0.0, 1.0),
+}
 _SAMPLE_CHUNK = 1024  # images generated per forward pass when sampling
 _MONITOR_IMAGES = 64  # real images per class kept as the diversity reference
 
@@ -59,13 +68,20 @@ class DCGANSynthesizer(BaseSynthesizer):
     ----------
     epochs : int, default=25
         Passes over the training images.
-    batch_size : int, default=64
-        Images per step (reduced to the number of images when there are fewer).
+    batch_size : int or None, default=None
+        Images per step (reduced to the number of images when there are fewer; with
+        ``privacy``, the expected size of the Poisson-sampled real batch). None: 64 without
+        privacy, 128 with privacy (the ``dp10_ms`` recipe, Bie et al. 2023 / Mao et al. 2019;
+        see "Defaults in DP mode" below).
     latent_dim : int, default=100
         Size of the generator's noise input.
-    generator_width, discriminator_width : int, default=64
-        Channels of the largest feature maps of each network; they double (up to 512) each
-        time the side halves.
+    generator_width : int, default=64
+        Channels of the generator's largest feature maps; they double (up to 512) each time
+        the side halves.
+    discriminator_width : int or None, default=None
+        The same for the discriminator. None: 64 without privacy, 32 with privacy (the
+        ``dp10_ms`` recipe, Bie et al. 2023 / Mao et al. 2019: fewer coordinates to noise and
+        faster per-image gradients).
     generator_lr, discriminator_lr : float, default=2e-4
         Adam learning rates.
     betas : tuple of float, default=(0.5, 0.999)
@@ -90,14 +106,18 @@ class DCGANSynthesizer(BaseSynthesizer):
     ema_decay : float or None, default=0.999
         Sample from an exponential moving average of the generator's weights (BatchNorm
         statistics re-estimated for it); None samples from the last generator.
-    discriminator_steps : int, default=1
-        Discriminator steps per generator step. With ``privacy``, 5 or more: the noisy
-        discriminator learns more slowly than the generator, and its steps are the only ones
-        that spend the budget (Bie et al. 2023); see the image guide.
-    mode_seeking : float, default=0.0
+    discriminator_steps : int or None, default=None
+        Discriminator steps per generator step. None: 1 without privacy, 5 with privacy (the
+        ``dp10_ms`` recipe, Bie et al. 2023 / Mao et al. 2019): the noisy discriminator learns
+        more slowly than the generator, and its steps are the only ones that spend the budget;
+        see the image guide.
+    mode_seeking : float or None, default=None
         Weight of the mode-seeking term (Mao et al. 2019) in the generator's loss: it rewards
-        generated images that differ when their noise differs, against (within-class) mode
-        collapse. It reads generated images only, so with ``privacy`` it costs no budget.
+        generated images that differ when their noise differs, against mode collapse (within
+        each class for the conditional model; over all images for the unconditional one). It
+        reads generated images only, so with ``privacy`` it costs no budget. None: 0 (off)
+        without privacy, 1.0 with privacy (the ``dp10_ms`` recipe, Bie et al. 2023 / Mao et
+        al. 2019).
     autocast : bool or "auto", default="auto"
         Train and sample in bfloat16 where the hardware computes it natively (see
         ``autocast_``).
@@ -112,7 +132,7 @@ class DCGANSynthesizer(BaseSynthesizer):
         the discriminator, the only network that sees real images, with DP-SGD (Opacus:
         Poisson sampling with expected batch ``batch_size``, per-image clipping, Gaussian noise
         calibrated up front so that the planned ``epochs`` end within ``target_epsilon``); the
-        conditional model's class counts with Laplace noise from the preprocessing share. The
+        conditional model's class counts with Gaussian noise in the same ledger. The
         image size, channels, number of images and pixel range are treated as public: pass
         uint8 images or an explicit ``value_range`` (``"auto"`` on float pixels is refused),
         and, for the conditional model, the class list as ``fit(..., classes=...)``. Spectral
@@ -135,6 +155,20 @@ class DCGANSynthesizer(BaseSynthesizer):
         Seed; the same data and seed give the same model on the CPU.
     verbose : bool, default=True
         Show a progress bar with the losses.
+
+    Notes
+    -----
+    **Defaults in DP mode.** ``batch_size``, ``discriminator_width``, ``discriminator_steps``
+    and ``mode_seeking`` default to None, "auto": without ``privacy`` they are 64, 64, 1 and
+    0 (the DCGAN defaults), with ``privacy`` 128, 32, 5 and 1.0, the ``dp10_ms`` recipe of
+    ``docs/benchmarks.md`` (five noisy critic steps per generator step, Bie et al. 2023; a
+    narrower critic; the mode-seeking term, Mao et al. 2019). A value given explicitly is
+    always used as given. ``get_params`` returns what was passed (None for "auto"); the
+    values a fit used are in ``network_config_`` (the widths), ``privacy_spent_.dp_sgd``
+    (batch and steps) and ``loss_history_`` (``mode_seeking_ratio`` when the term is on). The
+    recipe was tuned on the conditional model on MNIST at ε = 10; every part of it applies to
+    the unconditional model as well (its mode-seeking term pairs images generated from
+    different noise, without labels), where it is not benchmarked.
 
     Attributes
     ----------
@@ -177,10 +211,10 @@ class DCGANSynthesizer(BaseSynthesizer):
         self,
         *,
         epochs: int = 25,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         latent_dim: int = 100,
         generator_width: int = 64,
-        discriminator_width: int = 64,
+        discriminator_width: int | None = None,
         generator_lr: float = 2e-4,
         discriminator_lr: float = 2e-4,
         betas: Sequence[float] = (0.5, 0.999),
@@ -191,8 +225,8 @@ class DCGANSynthesizer(BaseSynthesizer):
         label_smoothing: float = 0.0,
         diff_augment: str | None = None,
         ema_decay: float | None = 0.999,
-        discriminator_steps: int = 1,
-        mode_seeking: float = 0.0,
+        discriminator_steps: int | None = None,
+        mode_seeking: float | None = None,
         autocast: bool | str = "auto",
         max_time: float | None = None,
         monitor_diversity: bool = True,
@@ -302,7 +336,10 @@ class DCGANSynthesizer(BaseSynthesizer):
         return data.n_images
 
     def _batch_size(self, data: ImageData) -> int:
-        return min(self.batch_size, data.n_images)
+        return min(self._resolved.batch_size, data.n_images)
+
+    def _discriminator_steps(self) -> int:
+        return self._resolved.discriminator_steps
 
     def _fingerprint(self, data: ImageData) -> str:
         labels = b"" if data.labels is None else data.labels
@@ -326,7 +363,7 @@ class DCGANSynthesizer(BaseSynthesizer):
             networks=lambda: self._networks(prepared.config, privacy is not None),
             steps=lambda context: self._steps(context, prepared, privacy is not None),
             epochs=self.epochs,
-            n_critic=self.discriminator_steps,
+            n_critic=self._discriminator_steps(),
             description=name,
         )
 
@@ -368,7 +405,7 @@ class DCGANSynthesizer(BaseSynthesizer):
             side=data.size,
             latent_dim=self.latent_dim,
             generator_width=self.generator_width,
-            discriminator_width=self.discriminator_width,
+            discriminator_width=self._resolved.discriminator_width,
             generator_norm=self.generator_norm,
             discriminator_norm=self._discriminator_norm(),
             spectral_norm=self.spectral_norm,
@@ -406,7 +443,7 @@ class DCGANSynthesizer(BaseSynthesizer):
             batch_size=self._batch_size(data),
             latent_dim=self.latent_dim,
             augment=parse_policy(self.diff_augment),
-            mode_seeking=float(self.mode_seeking),
+            mode_seeking=float(self._resolved.mode_seeking),
         )
 
     def _privacy_notes(self, privacy) -> tuple[str, ...]:
@@ -444,8 +481,11 @@ class DCGANSynthesizer(BaseSynthesizer):
 
     # -- parameter checks ------------------------------------------------------------------------
     def _validate_params(self) -> None:
+        self._resolved = self._resolve_auto()
         for name in _POSITIVE_INTS:
             check_int(name, getattr(self, name), minimum=1)
+        for name in ("batch_size", "discriminator_width", "discriminator_steps"):
+            check_int(name, getattr(self._resolved, name), minimum=1)
         for name in ("generator_lr", "discriminator_lr"):
             check_positive(name, getattr(self, name))
         if len(tuple(self.betas)) != 2:
@@ -456,8 +496,9 @@ class DCGANSynthesizer(BaseSynthesizer):
                 name == "discriminator_norm" and value is None
             ):
                 raise ValueError(f"{name} must be one of {available_norms2d()}, got {value!r}.")
-        if not (isinstance(self.mode_seeking, numbers.Real) and self.mode_seeking >= 0):
-            raise ValueError(f"mode_seeking must be a number >= 0, got {self.mode_seeking!r}.")
+        mode_seeking = self._resolved.mode_seeking
+        if not (isinstance(mode_seeking, numbers.Real) and mode_seeking >= 0):
+            raise ValueError(f"mode_seeking must be a number >= 0, got {mode_seeking!r}.")
         if not (isinstance(self.label_smoothing, numbers.Real) and 0 <= self.label_smoothing < 1):
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}.")
         check_fraction("ema_decay", self.ema_decay, optional=True)
@@ -465,6 +506,16 @@ class DCGANSynthesizer(BaseSynthesizer):
         parse_policy(self.diff_augment)
         if self._privacy_config() is not None:
             self._validate_private(loss)
+
+    def _resolve_auto(self) -> _ResolvedParams:
+        """The values the fit uses for the "auto" (None) hyperparameters of ``_AUTO``: the
+        DCGAN defaults without privacy, the dp10_ms recipe with it; given values are kept."""
+        private = self._privacy_config() is not None
+        values = {}
+        for name, (plain, dp) in _AUTO.items():
+            given = getattr(self, name)
+            values[name] = (dp if private else plain) if given is None else given
+        return _ResolvedParams(**values)
 
     def _validate_private(self, loss) -> None:
         if self.discriminator_norm == "batch":
@@ -561,6 +612,16 @@ class DCGANSynthesizer(BaseSynthesizer):
 
     def _empty_networks(self) -> dict[str, torch.nn.Module]:
         return {"generator": ImageGenerator(self.network_config_)}
+
+
+@dataclass(frozen=True)
+class _ResolvedParams:
+    """The "auto" hyperparameters as a fit uses them (set by ``_validate_params``)."""
+
+    batch_size: int
+    discriminator_width: int
+    discriminator_steps: int
+    mode_seeking: float
 
 
 @dataclass(frozen=True)

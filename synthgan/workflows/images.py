@@ -49,7 +49,9 @@ def fit_images(
         Fit :class:`~synthgan.ConditionalGANSynthesizer` instead of
         :class:`~synthgan.DCGANSynthesizer`.
     epochs, max_time, random_state, verbose, **synthesizer_options
-        Passed to the synthesizer.
+        Passed to the synthesizer. Options not given keep the synthesizer's defaults, so with
+        ``privacy`` the "auto" ones (``batch_size``, ``discriminator_steps``,
+        ``discriminator_width``, ``mode_seeking``) take the DP recipe.
     overwrite : bool, default=False
         Replace an existing model file.
     classes : sequence, optional

@@ -280,6 +280,26 @@ def test_fit_training_flags_reach_the_synthesizer(files, tmp_path, capsys):
     assert synthgan.load(tmp_path / "i.synthgan").batch_size == 32
 
 
+def test_fit_images_with_epsilon_uses_the_dp_recipe(files, tmp_path, capsys):
+    """--epsilon alone gives the library's DP mode: the CLI passes no explicit default that
+    would override the "auto" hyperparameters (issue 18)."""
+    out = tmp_path / "dp.synthgan"
+    private = ["--conditional", "--classes", ",".join(map(str, range(10))), "--epsilon", 10]
+    code, _, err = run(capsys, "fit-images", files["digits"], "-o", out, *private, *FIT_FAST)
+    assert code == 0, err
+    model = synthgan.load(out)
+    params = model.get_params()
+    auto = ("batch_size", "discriminator_steps", "discriminator_width", "mode_seeking")
+    assert all(params[name] is None for name in auto)
+    assert model.privacy_spent_.dp_sgd.expected_batch_size == pytest.approx(128)
+    assert model.privacy_spent_.dp_sgd.steps == (200 // 128) * 5  # one epoch, 5 critic steps
+    assert model.network_config_.discriminator_width == 32
+    assert "mode_seeking_ratio" in model.loss_history_
+    assert main(["fit-images", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal
+    assert "dp10_ms" in help_text and "128 with --epsilon" in help_text
+
+
 def test_fit_device_cuda_without_a_gpu_is_a_clear_error(files, tmp_path, capsys):
     out = tmp_path / "m.synthgan"
     code, _, err = run(capsys, "fit", files["table"], "-o", out, "--device", "cuda", *FIT_FAST)
