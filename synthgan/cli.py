@@ -247,7 +247,7 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
     return {name: value for name, value in given.items() if value is not None}
 
 
-def _add_privacy_options(parser: argparse.ArgumentParser) -> None:
+def _add_privacy_options(parser: argparse.ArgumentParser, *, tables: bool = True) -> None:
     group = parser.add_argument_group(
         "differential privacy", "train with DP-SGD and DP preprocessing (see docs/privacy.md)"
     )
@@ -269,11 +269,12 @@ def _add_privacy_options(parser: argparse.ArgumentParser) -> None:
         "lists and counts, value ranges): 'auto' (default) sizes it from what must be "
         "released and the table's size, or a number in [0, 1)",
     )
-    group.add_argument(
-        "--strict-privacy",
-        action="store_true",
-        help="fail, rather than warn, when DP releases no category of a column",
-    )
+    if tables:
+        group.add_argument(
+            "--strict-privacy",
+            action="store_true",
+            help="fail, rather than warn, when DP releases no category of a column",
+        )
 
 
 def _privacy_config(args: argparse.Namespace) -> PrivacyConfig | None:
@@ -284,7 +285,7 @@ def _privacy_config(args: argparse.Namespace) -> PrivacyConfig | None:
     return PrivacyConfig(
         args.epsilon, args.delta, accountant=args.accountant,
         preprocessing_epsilon_share=args.preprocessing_epsilon_share,
-        strict=args.strict_privacy,
+        strict=getattr(args, "strict_privacy", False),
     )  # fmt: skip
 
 
@@ -373,7 +374,7 @@ def _add_fit_images(commands: argparse._SubParsersAction) -> None:
         help="public class list of the conditional model (required with --epsilon)",
     )
     _add_training_options(fit, default_batch="64; 128 with --epsilon")
-    _add_privacy_options(fit)
+    _add_privacy_options(fit, tables=False)
     fit.add_argument("--seed", type=int, help="random seed (same data and seed, same model)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     fit.add_argument(

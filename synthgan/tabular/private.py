@@ -24,7 +24,10 @@ In DP mode nothing is read from the table for free (see ``docs/privacy.md``):
 * **Category frequencies** (training-by-sampling at generation time, and the counts saved with
   the model) are the noisy counts of that release, rounded and clamped at zero.
 * **Continuous bounds** come from metadata ``"min"``/``"max"`` or from the grid counts: the
-  bins above a threshold (public grid: no δ), trimmed by 0.5 % of their mass at each end.
+  bins above a threshold (public grid: no δ), trimmed by 0.5 % of their mass at each end; then
+  a second Gaussian release (:data:`RANGES`, a fifth of the share) counts each such column in
+  64 equal-width bins over that coarse range, and the refined range is their trimmed extent
+  (kept only when the bins that pass hold half the records).
 * **Mode-specific normalisation** is *replaced*: a variational Gaussian mixture fitted on raw
   values would need a DP mixture fit, and its means would be a release of their own. DP mode uses
   ``grid_modes`` equal-width modes over the bounds instead: the same (value, mode) encoding, so the
