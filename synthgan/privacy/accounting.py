@@ -16,6 +16,7 @@ sequential composition (Dwork & Roth 2014, Theorem 3.16).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
@@ -164,12 +165,13 @@ def history_epsilon(accountant: str, history: Sequence[HistoryEntry], delta: flo
         return float(acc.get_epsilon(delta=delta))
 
 
+@functools.lru_cache(maxsize=64)
 def gaussian_budget_multiplier(epsilon: float, delta: float, accountant: str = "prv") -> float:
     """The noise multiplier z of one Gaussian release that, alone, spends (ε, δ).
 
     A preprocessing share s of the budget is then the release with multiplier ``z / √s``:
     Gaussian releases compose exactly (their ``1/z²`` add up), so the share is a share of the
-    budget's ``1/z²``, whatever else the ledger holds.
+    budget's ``1/z²``, whatever else the ledger holds. Cached: a fit asks for it several times.
     """
     return plan_dp_sgd(epsilon, delta, 1.0, 1, accountant, rtol=0.001, max_noise_multiplier=1e5)
 
