@@ -49,7 +49,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epsilons", default="1,3,10,inf", help="comma-separated; inf = non-DP")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--options", default="{}", help="JSON merged into every synthgan model")
+    p.add_argument(
+        "--options",
+        default="{}",
+        help='JSON merged into every synthgan model, e.g. {"metadata": null} for no metadata '
+        'or {"privacy": {"preprocessing_epsilon_share": 0.1}}',
+    )
     p.add_argument("--peers", default="", help="comma-separated: dpctgan, mst (smartnoise)")
     p.add_argument("--skip-synthgan", action="store_true", help="run the peers only")
     p.add_argument("--peer-epochs", type=int, help="DPCTGAN epochs (default: --epochs)")
@@ -69,8 +74,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def synthgan_options(epsilon: float, args) -> dict:
     options = {"metadata": adult_metadata(public_domains=True), **json.loads(args.options)}
-    if math.isfinite(epsilon):
-        options["privacy"] = {"target_epsilon": epsilon}
+    if math.isfinite(epsilon):  # --options may add privacy settings: {"privacy": {...}}
+        options["privacy"] = {**options.get("privacy", {}), "target_epsilon": epsilon}
+    else:
+        options.pop("privacy", None)
     return options
 
 
