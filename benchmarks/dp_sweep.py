@@ -364,9 +364,8 @@ def payload(args, rows, start, train) -> dict:
         "benchmark": "dp_sweep",
         "machine": _common.machine_info(),
         "config": {
-            **vars(args),
+            **{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
             "data": str(args.data),
-            "output": str(args.output),
             "train_rows": len(train),
             "train_rows_requested": args.train_rows,
             "train_subsample": (
