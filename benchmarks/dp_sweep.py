@@ -36,8 +36,9 @@ What each peer receives as public and how it spends ε:
   binning, so that is the only choice) and decoded to the bin midpoint. Without
   ``--peer-bins`` snsynth's default of 10 bins is used. MST spends its share as zCDP ρ in
   thirds (1-way marginals, tree selection, 2-way marginals); AIM spends 10 % of each round's ρ
-  on selecting a marginal and 90 % on measuring it (16 × 15 = 240 rounds at most by default;
-  ``--aim-hyperparameters`` e.g. ``{"max_model_size": 20}``).
+  on selecting a marginal and 90 % on measuring it (T = 16 × 15 = 240 rounds by default, about
+  4 hours a fit on 2 shared cores; ``--aim-hyperparameters '{"rounds": 24}'`` was used, see the
+  worker's docstring).
 * DPCTGAN: the bounds as above (min-max scaling), its own accountant (``--peer-epochs``,
   ``--peer-hyperparameters``).
 
