@@ -132,7 +132,7 @@ Cost. Each round scores every candidate against the current model (variable elim
 mbi's eager jax code, about 70 % of the time in a profile) and refits it. On Adult (26,048 rows,
 32 bins, one thread, nice 19, two shared cores, 2026-12-01) the default T = 240 ran 7 rounds in
 11 minutes after a 5-minute start, about 4 hours projected per fit, so the sweep passes
-``{"rounds": 24}`` (about 11 selection rounds; the 1-ways take 56 % of ρ): the smallest change of
+``{"rounds": 24}`` (about 10 selection rounds; the 1-ways take 56 % of ρ): the smallest change of
 a documented parameter (T; the paper's default is 16 · columns) that brought one ε = 3 fit near
 15 minutes (17 min on a loaded machine). ``max_model_size`` was left at 80 MB: the model stays
 far below it at these round counts, so lowering it would not save time.
