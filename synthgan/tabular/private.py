@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -321,7 +321,6 @@ def plan_private_statistics(
             resolved, name=RANGES, histograms=len(ranges), n_records=n_records, what=what,
             fraction=RANGE_FRACTION, share=stats.share, ledger_thresholds=bool(secret),
         )  # fmt: skip
-        refine = replace(refine, auto=stats.auto)
     _check_ranges_possible(stats, ranges, n_records)
     _check_categories_possible(stats, secret, n_records, resolved.strict)
     return TablePrivacyPlan(stats, refine)
