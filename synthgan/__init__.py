@@ -5,6 +5,7 @@ Public API::
     from synthgan import CTGANSynthesizer, load
     model = CTGANSynthesizer(epochs=300).fit(df)
     synthetic = model.sample(1000)
+    X_res, y_res = synthgan.Rebalancer(random_state=0).fit_resample(X, y)
     report = synthgan.evaluate(df, synthetic, holdout=holdout, target="income")
     model.save("model.synthgan"); same = load("model.synthgan")
 """
@@ -38,10 +39,12 @@ __all__ = [
     "PrivacyBudgetError",
     "PrivacyConfig",
     "PrivacySpent",
+    "Rebalancer",
     "__version__",
     "evaluate",
     "evaluate_images",
     "load",
+    "rebalance",
 ]
 
 # The evaluation imports scikit-learn and sdmetrics: loaded on first use, not on import synthgan.
@@ -49,6 +52,9 @@ _LAZY = {
     "evaluate": "synthgan.evaluation.api",
     "evaluate_images": "synthgan.evaluation.api",
     "EvaluationReport": "synthgan.evaluation.report",
+    # imbalanced-learn is imported with the rebalancer, not on import synthgan.
+    "Rebalancer": "synthgan.augmentation.rebalance",
+    "rebalance": "synthgan.augmentation.rebalance",
 }
 
 

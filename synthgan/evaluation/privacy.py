@@ -34,7 +34,7 @@ implementation of Giomi et al.): anonymeter cannot be installed beside synthgan 
 ``numpy<1.27`` and ``pyarrow<22`` while we use numpy 2.4 and pyarrow 26.
 
 Distances: every distance uses one encoding, fitted on ``train`` only (see
-:func:`_encode_for_distance`). Numeric columns (integers, floats, datetimes and timedeltas as
+:func:`encode_for_distance`). Numeric columns (integers, floats, datetimes and timedeltas as
 nanoseconds) become ``(x - median) / IQR``, with the standard deviation as the scale where the
 IQR is 0 (spiky columns such as Adult's capital-gain) and 1 for constants; a missing number is
 set to the median and flagged in an extra 0/1 column. Other columns (booleans, categoricals,
@@ -187,7 +187,7 @@ def _transform_column(column: _Column, series: pd.Series) -> np.ndarray:
     return block
 
 
-def _encode_for_distance(train: pd.DataFrame, *others: pd.DataFrame):
+def encode_for_distance(train: pd.DataFrame, *others: pd.DataFrame):
     """Fit the distance encoding on ``train``; return it and the encoded ``others``.
 
     Returns
@@ -605,7 +605,7 @@ def privacy_scores(
     synthetic, holdout = synthetic[columns], holdout[columns]
     rng = check_random_state(random_state)
     sample = _samples(train, synthetic, holdout, max_rows, rng)
-    encoding, encoded = _encode_for_distance(train, *sample.values())
+    encoding, encoded = encode_for_distance(train, *sample.values())
     encoded = dict(zip(sample, encoded, strict=True))
     train_x, holdout_x, synth_x = encoded["train"], encoded["holdout"], encoded["synthetic"]
     chosen = list(secrets) if secrets is not None else _default_secrets(columns, rng)

@@ -542,6 +542,37 @@ class CTGANSynthesizer(BaseSynthesizer):
             plan.apply_values(frame)
         return frame
 
+    def category_counts(self, column: str) -> pd.Series:
+        """The category counts the model learned for a discrete column, most frequent first.
+
+        Without ``privacy`` these are the training counts; with it, the DP release (noisy and
+        rounded, a post-processing of what ``privacy_spent_`` already covers): categories that
+        did not pass the release threshold are absent. The missing value, when the column had
+        one, is the ``None`` entry; values sharing a compacted or DP "other" slot are not listed.
+
+        Parameters
+        ----------
+        column : str
+            A discrete column of the training table.
+
+        Returns
+        -------
+        pandas.Series
+            Counts (int64), indexed by category, named ``column``.
+        """
+        self._check_fitted()
+        encoders = {e.name: e for e in self.transformer_.discrete_encoders_}
+        if column not in encoders:
+            raise DataValidationError(
+                f"{column!r} is not a discrete column of this model; its discrete columns: "
+                f"{list(encoders)}."
+            )
+        encoder = encoders[column]
+        kept = len(encoder.categories) - (1 if encoder.has_other else 0)
+        index = pd.Index(encoder.categories[:kept], dtype=object)
+        counts = np.asarray(encoder.counts[:kept], dtype=np.int64)
+        return pd.Series(counts, index=index, name=column)
+
     def _grouped_logits(self, noise: torch.Tensor, slots: np.ndarray | None) -> torch.Tensor:
         """Generator logits in the span table's grouped column order."""
         if self._folded is not None:  # same function, computed with less work

@@ -71,7 +71,7 @@ def test_histogram_shares_edges_and_counts_every_distance():
 
 def test_encoding_of_missing_values_datetimes_and_high_cardinality(mixed_frame):
     frame = mixed_frame.assign(ids=[f"id{i % 120}" for i in range(len(mixed_frame))])
-    encoding, (x,) = privacy._encode_for_distance(frame, frame)
+    encoding, (x,) = privacy.encode_for_distance(frame, frame)
     kinds = {c.name: c.kind for c in encoding.columns}
     assert kinds == {
         "i": "numeric",
@@ -99,7 +99,7 @@ def test_encoding_of_missing_values_datetimes_and_high_cardinality(mixed_frame):
 def test_encoding_puts_unseen_categories_in_other_and_mismatches_at_distance_one():
     train = pd.DataFrame({"c": ["a", "b", None, "a"]})
     other = pd.DataFrame({"c": ["zzz", "a", None]})
-    encoding, (x, y) = privacy._encode_for_distance(train, train, other)
+    encoding, (x, y) = privacy.encode_for_distance(train, train, other)
     assert encoding.column("c").categories == ("a", privacy._MISSING, "b")
     assert y[0, -1] > 0 and y[0, :-1].sum() == 0  # unseen -> "other"
     np.testing.assert_allclose(cdist(x, y), [[1, 0, 1], [1, 1, 1], [1, 1, 0], [1, 0, 1]])

@@ -1,0 +1,10 @@
+"""Class rebalancing with synthetic data, usable like imbalanced-learn's samplers.
+
+* :class:`Rebalancer`: an imbalanced-learn over-sampler for tables, over any synthgan tabular
+  synthesizer that samples with conditions (CTGAN by default);
+* :func:`rebalance`: the same on one data frame, for people who do not use imbalanced-learn.
+"""
+
+from synthgan.augmentation.rebalance import Rebalancer, rebalance
+
+__all__ = ["Rebalancer", "rebalance"]

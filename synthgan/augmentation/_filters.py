@@ -1,0 +1,58 @@
+"""Filters on generated rows for :class:`~synthgan.augmentation.Rebalancer` (private).
+
+Each builder reads the real table once and returns ``check(rows, label) -> boolean mask`` of the
+generated rows of class ``label`` to keep. Both read the real rows outside any DP mechanism, so
+the rebalancer refuses them under differential privacy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import make_pipeline
+
+from synthgan.core.random import check_random_state, derive_seed
+from synthgan.evaluation._neighbours import nearest
+from synthgan.evaluation._prep import as_model_frame, feature_preprocessor, split_numeric
+from synthgan.evaluation.privacy import encode_for_distance
+
+Check = Callable[[pd.DataFrame, object], np.ndarray]
+
+
+def classifier_filter(table: pd.DataFrame, target: str, confidence: float, sampler) -> Check:
+    """Keep a generated row of class ``c`` unless a classifier trained on the real rows gives
+    another class a probability of at least ``confidence``."""
+    features = [c for c in table.columns if c != target]
+    numeric, categorical = split_numeric(table, features)
+    seed = derive_seed(check_random_state(sampler.random_state)) % 2**32
+    model = make_pipeline(
+        feature_preprocessor(numeric, categorical),
+        HistGradientBoostingClassifier(random_state=seed),
+    )
+    model.fit(as_model_frame(table[features], categorical), table[target].to_numpy())
+    classes = list(model.classes_)
+
+    def check(rows: pd.DataFrame, label) -> np.ndarray:
+        proba = model.predict_proba(as_model_frame(rows[features], categorical))  # (n, classes)
+        others = np.delete(proba, classes.index(label), axis=1)
+        return others.max(axis=1, initial=0.0) < confidence
+
+    return check
+
+
+def distance_filter(table: pd.DataFrame, target: str, min_distance: float) -> Check:
+    """Keep a generated row only if it is at least ``min_distance`` from every real row of its
+    class, in the distance encoding of the privacy evaluation (fitted on all real rows)."""
+    features = [c for c in table.columns if c != target]
+    encoding, (real,) = encode_for_distance(table[features], table[features])
+    labels = table[target].to_numpy()
+
+    def check(rows: pd.DataFrame, label) -> np.ndarray:
+        reference = real[labels == label]
+        distances, _ = nearest(encoding.transform(rows[features]), reference)
+        return distances[:, 0] >= min_distance
+
+    return check
