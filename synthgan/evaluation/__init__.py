@@ -12,6 +12,7 @@ from synthgan.evaluation.fidelity import (
     quality_scores,
     sdmetrics_metadata,
 )
+from synthgan.evaluation.per_class import per_class_scores
 from synthgan.evaluation.report import (
     LEAKAGE_THRESHOLDS,
     UTILITY_THRESHOLDS,
@@ -39,6 +40,7 @@ __all__ = [
     "evaluate",
     "evaluate_images",
     "leakage_verdict",
+    "per_class_scores",
     "quality_scores",
     "sdmetrics_metadata",
     "tstr_scores",

@@ -184,6 +184,7 @@ def _section(key: str, section, results: Mapping) -> str:
     parts = []
     if key == "fidelity":
         parts += [_column_plots(plots.get("columns", [])), _heatmap(plots.get("pair_trends"))]
+        parts.append(_per_class_table(section, results.get("headline", {})))
     if key == "utility":
         parts.append(_utility_table(section))
     if key == "privacy":
@@ -215,7 +216,7 @@ def _table(section) -> str:
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td class='n'>{html.escape(_fmt(v))}</td></tr>"
         for k, v in _flatten(section)
-        if not k.startswith(("pairs", "columns."))
+        if not k.startswith(("pairs", "columns.", "per_class."))  # these have their own table
     )
     return f"<details><summary>All figures</summary><table>{rows}</table></details>"
 
@@ -248,6 +249,47 @@ def _utility_table(utility: Mapping) -> str:
         "tested on the same real holdout. The last row is the trivial baseline, which ignores "
         "every feature; a TSTR figure in red does not beat it.</p>"
     )
+
+
+def _per_class_table(fidelity: Mapping, headline: Mapping) -> str:
+    """The fidelity figures of each class of the target, under the overall ones."""
+    section = fidelity.get("per_class")
+    if not isinstance(section, Mapping):
+        return ""
+    title = "<h3>Per class of the target</h3>"
+    if "skipped" in section:
+        return f"{title}<p class='note'>Skipped: {html.escape(str(section['skipped']))}</p>"
+    # The overall figures (the headline's) first, for comparison.
+    rows = (
+        "<tr><td><i>all rows</i></td><td></td><td></td>" + _class_cells(headline) + "<td></td></tr>"
+    )
+    for name, entry in section["classes"].items():
+        rows += _class_row(name, entry)
+    return (
+        f"{title}<table><tr><th>class of {html.escape(repr(section['target']))}</th>"
+        "<th>real rows</th><th>synthetic rows</th><th>column shapes</th><th>column pair trends"
+        f"</th><th>detection ROC-AUC</th><th>note</th></tr>{rows}</table><p class='note'>Each "
+        "class scored on its own rows (real against synthetic rows of that class, the target "
+        f"left out), at most {html.escape(_fmt(section.get('max_rows_per_class')))} rows a side; "
+        f"{html.escape(section['rule'])}. 1 is ideal for the scores, 0.5 for the ROC-AUC; a "
+        "model can look fine overall and be poor on the class that matters.</p>"
+    )
+
+
+def _class_row(name: str, entry: Mapping) -> str:
+    label = html.escape(repr(name)) + (" <b>(minority)</b>" if entry.get("minority") else "")
+    missing = entry.get("status") == "missing"
+    notes = sorted(set(entry.get("not_computed", {}).values()))
+    synth_cell = f"<td class='{'n flag' if missing else 'n'}'>{entry['rows_synthetic']}</td>"
+    return (
+        f"<tr><td>{label}</td><td class='n'>{entry['rows_real']}</td>{synth_cell}"
+        f"{_class_cells(entry)}<td>{html.escape('; '.join(notes))}</td></tr>"
+    )
+
+
+def _class_cells(figures: Mapping) -> str:
+    keys = ("column_shapes", "column_pair_trends", "detection_auc")
+    return "".join(f"<td class='n'>{_fmt(figures.get(k))}</td>" for k in keys)
 
 
 def _baseline_name(baseline: Mapping) -> str:

@@ -20,6 +20,7 @@ from synthgan.core.threads import thread_scope
 from synthgan.evaluation._inputs import Stages, as_images, as_table, encode_image_labels
 from synthgan.evaluation._prep import check_columns, is_numeric_feature, subsample
 from synthgan.evaluation.fidelity import detection_scores, quality_scores
+from synthgan.evaluation.per_class import PER_CLASS_MAX_ROWS, per_class_scores
 from synthgan.evaluation.report import (
     NO_HOLDOUT,
     EvaluationReport,
@@ -61,7 +62,10 @@ def evaluate(
         of the utility figures (without it, 20% of ``real_train`` is held out instead and the
         report says that TSTR is then optimistic).
     target : str, optional
-        Column to predict: enables the utility figures (classification or regression).
+        Column to predict: enables the utility figures (classification or regression) and, for
+        a discrete target, the per-class fidelity (``fidelity.per_class``): column shapes, pair
+        trends and detection AUC on the rows of each class (every class up to 10, else the 10
+        rarest; at most ``min(max_rows, 1000)`` rows a side each), the minority class flagged.
     metadata : mapping, optional
         synthgan metadata ``{"columns": {name: {"type": ...}}}`` for the sdmetrics column types.
     random_state : int, default 0
@@ -111,9 +115,13 @@ def _evaluate_table(
     _check_frames(real_train, synthetic, holdout, target)
     results = _base(real_train, synthetic, holdout, target, random_state, max_rows)
     width = f"{real_train.shape[1]} columns"
-    with Stages(4, verbose) as stages:
+    with Stages(5, verbose) as stages:
         with stages.stage("fidelity", f"fidelity: shapes, pair trends, detection ({width})"):
             results["fidelity"] = _fidelity(real_train, synthetic, metadata, max_rows, random_state)
+        with stages.stage("per_class", "fidelity per class of the target"):
+            results["fidelity"]["per_class"] = _per_class(
+                real_train, synthetic, target, metadata, max_rows, random_state
+            )
         with stages.stage("utility", "utility: TSTR, TRTR and augmented models"):
             results["utility"] = _utility(real_train, synthetic, holdout, target, random_state)
         with stages.stage("privacy", "privacy: leakage figures"):
@@ -178,6 +186,17 @@ def _fidelity(real, synthetic, metadata, max_rows, random_state) -> dict:
     )
     detection = detection_scores(real, synthetic, max_rows=max_rows, random_state=random_state)
     return {"quality": quality, "detection": detection}
+
+
+def _per_class(real, synthetic, target, metadata, max_rows, random_state) -> dict:
+    if target is None:
+        return {"skipped": "no target column given (pass target=...)"}
+    # Within the evaluation's max_rows, and at most PER_CLASS_MAX_ROWS a side: one quality
+    # report and one detection fit per class must not multiply the cost of the evaluation.
+    rows = None if max_rows is None else min(max_rows, PER_CLASS_MAX_ROWS)
+    return per_class_scores(
+        real, synthetic, target, metadata, max_rows=rows, random_state=random_state
+    )
 
 
 def _utility(real, synthetic, holdout, target, random_state) -> dict:

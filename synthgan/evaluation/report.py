@@ -244,7 +244,8 @@ class EvaluationReport:
 
     def summary(self) -> str:
         """One line: the headline figures (TSTR beside its baseline and TRTR references), the
-        utility flag and the leakage verdict; an absent figure reads "not computed (why)"."""
+        utility flag, the minority class's fidelity (and any class missing from the synthetic
+        data) and the leakage verdict; an absent figure reads "not computed (why)"."""
         missing = self._results.get("not_computed", {})
         parts = [
             f"{k}={_fmt(v, missing.get(k))}" for k, v in self._results.get("headline", {}).items()
@@ -252,6 +253,7 @@ class EvaluationReport:
         utility = self._results.get("utility_verdict")
         if utility and utility.get("level") == "no better than baseline":
             parts.append("utility=no better than baseline")
+        parts += _per_class_summary(self._results.get("fidelity") or {})
         verdict = self._results.get("verdict")
         if verdict:
             reason = verdict.get("missing", NO_HOLDOUT)
@@ -265,6 +267,31 @@ class EvaluationReport:
         html = render_html(self._results)
         atomic_write_bytes(Path(path), html.encode("utf-8"), overwrite=overwrite)
         return Path(path)
+
+
+def _per_class_summary(fidelity: Mapping) -> list[str]:
+    """Summary parts of the per-class fidelity: the minority class's figures, then the classes
+    missing from the synthetic data (a finding in itself); none when it was skipped."""
+    section = fidelity.get("per_class")
+    if not isinstance(section, Mapping) or "classes" not in section:
+        return []
+    classes, minority = section["classes"], section.get("minority_class")
+    parts = []
+    if minority in classes:
+        parts.append(f"minority class {minority!r}: {_class_figures(classes[minority])}")
+    absent = [k for k, v in classes.items() if v.get("status") == "missing" and k != minority]
+    if absent:
+        parts.append(f"missing from synthetic: class(es) {', '.join(map(repr, absent))}")
+    return parts
+
+
+def _class_figures(entry: Mapping) -> str:
+    if entry.get("status") == "missing":
+        return f"missing from synthetic (0 rows; {entry.get('rows_real')} real rows)"
+    why = entry.get("not_computed", {})
+    names = (("shapes", "column_shapes"), ("pairs", "column_pair_trends"))
+    names += (("detection AUC", "detection_auc"),)
+    return ", ".join(f"{label} {_fmt(entry.get(key), why.get(key))}" for label, key in names)
 
 
 def _fmt(value, missing: str | None = None) -> str:

@@ -61,10 +61,10 @@ def test_verbose_shows_a_progress_bar_over_the_stages_and_quiet_shows_none(frame
     assert capsys.readouterr().err == ""
     report = synthgan.evaluate(real, synthetic, max_rows=200, verbose=True)
     err = capsys.readouterr().err
-    assert "evaluate" in err and "4/4" in err
+    assert "evaluate" in err and "5/5" in err
     for stage in ("fidelity", "utility", "privacy", "plots (3 columns)", "column plots"):
         assert stage in err
-    assert set(report["timings_s"]) == {"fidelity", "utility", "privacy", "plots"}
+    assert set(report["timings_s"]) == {"fidelity", "per_class", "utility", "privacy", "plots"}
 
 
 # -- images -------------------------------------------------------------------------------------
