@@ -33,6 +33,7 @@ __all__ = [
     "DCGANSynthesizer",
     "DataValidationError",
     "EvaluationReport",
+    "ImageRebalancer",
     "InvalidParameterError",
     "ModelFileError",
     "NotFittedError",
@@ -55,6 +56,7 @@ _LAZY = {
     # imbalanced-learn is imported with the rebalancer, not on import synthgan.
     "Rebalancer": "synthgan.augmentation.rebalance",
     "rebalance": "synthgan.augmentation.rebalance",
+    "ImageRebalancer": "synthgan.augmentation.images",
 }
 
 

@@ -81,8 +81,8 @@ _CLI_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``synthgan`` command, with its ``fit``, ``sample``,
-    ``evaluate``, ``fit-images``, ``sample-images``, ``evaluate-images``, ``info``,
-    ``metadata`` and ``demo`` subcommands."""
+    ``evaluate``, ``rebalance``, ``fit-images``, ``sample-images``, ``evaluate-images``,
+    ``info``, ``metadata`` and ``demo`` subcommands."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Synthetic tables (CTGAN) and images (DCGAN, conditional GAN): fit, sample, "
@@ -90,8 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_fit, _add_sample, _add_evaluate, _add_fit_images, _add_sample_images,
-                _add_evaluate_images, _add_info, _add_metadata, _add_demo):  # fmt: skip
+    for add in (_add_fit, _add_sample, _add_evaluate, _add_rebalance, _add_fit_images,
+                _add_sample_images, _add_evaluate_images, _add_info, _add_metadata,
+                _add_demo):  # fmt: skip
         add(commands)
     return parser
 
@@ -338,6 +339,54 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     evaluate.set_defaults(handler=_run_evaluate)
 
 
+def _add_rebalance(commands: argparse._SubParsersAction) -> None:
+    rebalance = commands.add_parser(
+        "rebalance",
+        help="add synthetic rows to the small classes of a table",
+        description="Fit CTGAN on a table and add synthetic rows of the classes of --target "
+        "that need them (exact counts, by conditional sampling); the real rows come first.",
+        epilog=_REBALANCE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rebalance.add_argument("input", help="table to rebalance (.csv, .parquet, ...)")
+    rebalance.add_argument("-o", "--output", required=True, help="table to write")
+    rebalance.add_argument("--target", required=True, help="the class column")
+    rebalance.add_argument(
+        "--strategy",
+        default="auto",
+        help="auto (default), minority, 'not minority', 'not majority', all, a ratio (two "
+        "classes), or counts after resampling as JSON: '{\"fraud\": 500}'",
+    )
+    rebalance.add_argument("--epochs", type=int, default=300, help="CTGAN epochs (default: 300)")
+    rebalance.add_argument(
+        "--fit-on", choices=("all", "minority"), default="all", help="rows the model learns from"
+    )
+    rebalance.add_argument(
+        "--filter",
+        choices=("classifier",),
+        help="drop generated rows a classifier of the real rows gives to another class",
+    )
+    rebalance.add_argument("--metadata", metavar="JSON", help="column metadata (as for fit)")
+    _add_reading_options(rebalance)
+    _add_threads(rebalance)
+    _add_privacy_options(rebalance)
+    rebalance.add_argument("--seed", type=int, help="random seed")
+    rebalance.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    rebalance.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    rebalance.set_defaults(handler=_run_rebalance)
+
+
+_REBALANCE_EPILOG = """\
+examples:
+  synthgan rebalance train.csv --target fraud -o balanced.parquet
+      every class brought up to the majority's count
+  synthgan rebalance train.csv --target fraud -o more.parquet --strategy '{"yes": 2000}'
+  synthgan rebalance train.csv --target fraud -o shareable.parquet --epsilon 3
+      with differential privacy every row written is synthetic (the real rows are not
+      returned), and the class counts come from the DP release
+"""
+
+
 def _add_report_outputs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", help="HTML report to write (*.html)")
     parser.add_argument("--json", help="JSON file of every figure to write (*.json)")
@@ -566,6 +615,28 @@ def _report_written(report, args: argparse.Namespace) -> None:
     for path in (args.output, args.json):
         if path:
             print(f"written {path}")
+
+
+def _run_rebalance(args: argparse.Namespace) -> None:
+    path, counts = workflows.rebalance_table(
+        args.input,
+        args.output,
+        target=args.target,
+        strategy=args.strategy,
+        epochs=args.epochs,
+        metadata_path=args.metadata,
+        privacy=_privacy_config(args),
+        random_state=args.seed,
+        overwrite=args.overwrite,
+        verbose=not args.quiet,
+        threads=args.threads,
+        read_options=_read_options(args),
+        fit_on=args.fit_on,
+        filter=args.filter,
+    )
+    if not args.quiet:
+        print(f"{args.target}: {counts['before']} -> {counts['after']}")
+        print(f"written {path}")
 
 
 def _run_fit_images(args: argparse.Namespace) -> None:

@@ -10,6 +10,7 @@ are all importable from here:
 * :mod:`~synthgan.workflows.images`: :func:`fit_images`, :func:`sample_images`;
 * :mod:`~synthgan.workflows.evaluate`: :func:`evaluate_tables`, :func:`evaluate_image_sets`;
 * :mod:`~synthgan.workflows.metadata`: :func:`table_metadata`;
+* :mod:`~synthgan.workflows.rebalance`: :func:`rebalance_table`, :func:`parse_strategy`;
 * :mod:`~synthgan.workflows.info`: :func:`model_info`, :func:`format_model_info`,
   :func:`fit_summary`;
 * :mod:`~synthgan.workflows.conditions`: :func:`parse_conditions`;
@@ -35,6 +36,7 @@ from synthgan.workflows.evaluate import HTML_EXTENSIONS, evaluate_image_sets, ev
 from synthgan.workflows.images import GRID_EXTENSIONS, fit_images, sample_images
 from synthgan.workflows.info import fit_summary, format_model_info, model_info
 from synthgan.workflows.metadata import table_metadata
+from synthgan.workflows.rebalance import parse_strategy, rebalance_table
 from synthgan.workflows.tables import fit_table, sample_table
 
 __all__ = [
@@ -53,6 +55,8 @@ __all__ = [
     "format_model_info",
     "model_info",
     "parse_conditions",
+    "parse_strategy",
+    "rebalance_table",
     "run_demo",
     "sample_images",
     "sample_table",
