@@ -406,7 +406,7 @@ def fit_private_transformer(
         result.releases[STATISTICS] = stats.release(summary)
     if planned is not None and planned.refine is not None:
         result.releases[RANGES] = planned.refine.release({n: list(r) for n, r in ranges.items()})
-    _check_strict(notices, strict)
+    _check_strict(encoders, strict)
     result.notices = notices
     transformer = result.transformer
     transformer.columns_ = [p.name for p in plans if p.kind != "text"]
@@ -686,12 +686,16 @@ def warn_schema(notices: Sequence[str]) -> None:
     )
 
 
-def _check_strict(notices: list[str], strict: bool) -> None:
-    empty = [n for n in notices if "no category passed" in n]
+def _check_strict(encoders: Sequence, strict: bool) -> None:
+    """With ``strict``, refuse the columns of which DP released no category (all of them)."""
+    empty = [
+        e.name for e in encoders if isinstance(e, DiscreteEncoder) and e.categories == [_OTHER]
+    ]
     if strict and empty:
         raise PrivacyBudgetError(
-            "strict=True: DP released no category of " + "; ".join(empty) + ". Give their "
-            "categories as public metadata, or raise ε or preprocessing_epsilon_share."
+            f"strict=True: DP released no category of column(s) {empty}; they would be "
+            "generated from their public type alone. Give their categories as public metadata, "
+            "or raise ε or preprocessing_epsilon_share."
         )
 
 

@@ -408,3 +408,17 @@ def test_missing_values_with_public_metadata():
     assert set(sampled["colour"].dropna()) <= {"red", "green", "blue"}
     assert list(model.privacy_spent_.breakdown) == [STATISTICS, "DP-SGD"]  # no range to refine
     assert model.privacy_spent_.breakdown[STATISTICS][1] == 0.0  # public lists: no threshold
+
+
+def test_strict_refuses_every_column_whose_release_named_no_category():
+    # After the release (noise can leave a feasible column empty): the check reads the encoders,
+    # not the warning text, and names every empty column at once.
+    from synthgan.tabular.columns import _OTHER, DiscreteEncoder
+    from synthgan.tabular.private import _check_strict
+
+    empty = [DiscreteEncoder(name, {}, [_OTHER], np.array([10])) for name in ("a", "b")]
+    kept = DiscreteEncoder("c", {}, ["x", _OTHER], np.array([5, 5]))
+    _check_strict([kept], strict=True)  # something released: accepted
+    _check_strict([*empty, kept], strict=False)  # not strict: generated from the type, warned
+    with pytest.raises(PrivacyBudgetError, match=r"no category of column\(s\) \['a', 'b'\]"):
+        _check_strict([*empty, kept], strict=True)
