@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -506,6 +506,17 @@ class DCGANSynthesizer(BaseSynthesizer):
         parse_policy(self.diff_augment)
         if self._privacy_config() is not None:
             self._validate_private(loss)
+
+    def auto_params(self) -> dict[str, Any]:
+        """The values a fit uses for the hyperparameters left at None ("auto"): the DCGAN
+        defaults without privacy, the ``dp10_ms`` recipe with it; given values are as given.
+
+        Returns
+        -------
+        dict
+            ``batch_size``, ``discriminator_width``, ``discriminator_steps``, ``mode_seeking``.
+        """
+        return asdict(self._resolve_auto())
 
     def _resolve_auto(self) -> _ResolvedParams:
         """The values the fit uses for the "auto" (None) hyperparameters of ``_AUTO``: the

@@ -42,10 +42,12 @@ def model_info(model_path: StrPath) -> dict[str, Any]:
         JSON-able: ``file``, ``kind``, ``synthesizer`` (class name), ``synthgan_version`` (of
         the writer), ``hyperparameters`` (every ``__init__`` argument, as stored), ``columns``
         (tables: ``[{"name", "kind"}]``, the kind used in the fit) or ``images`` (size,
-        channels, classes and their counts), ``training`` (``epochs_planned``, ``epochs_run``,
-        ``stopped_early``, the last epoch's losses and ``timings``: the model's ``timings_``,
-        in seconds but for counts and rates such as ``images_per_second``) and ``privacy`` (ε, δ,
-        their breakdown and the plain-language ``report``; None without differential privacy).
+        channels, classes and their counts) and ``auto_hyperparameters`` (image models: the
+        values the fit used for those left at None), ``training`` (``epochs_planned``,
+        ``epochs_run``, ``stopped_early``, the last epoch's losses and ``timings``: the model's
+        ``timings_``, in seconds but for counts and rates such as ``images_per_second``) and
+        ``privacy`` (ε, δ, their breakdown and the plain-language ``report``; None without
+        differential privacy).
     """
     from synthgan.io.serialization import read_model
 
@@ -58,6 +60,10 @@ def model_info(model_path: StrPath) -> dict[str, Any]:
         "synthgan_version": written.library_version,
         "hyperparameters": written.params,
     }
+    if hasattr(model, "auto_params"):  # image models: what their None ("auto") values were
+        info["auto_hyperparameters"] = {
+            k: v for k, v in model.auto_params().items() if written.params.get(k) is None
+        }
     info.update(_data_info(model))
     info["training"] = _training_info(model)
     info["privacy"] = _privacy_info(model)
@@ -126,7 +132,11 @@ def format_model_info(info: Mapping[str, Any]) -> str:
     else:
         lines += [f"  {k:<15} {v}" for k, v in info["images"].items()]
     lines.append("  hyperparameters")
-    lines += [f"    {k:<20} {v!r}" for k, v in info["hyperparameters"].items()]
+    auto = info.get("auto_hyperparameters", {})
+    lines += [
+        f"    {k:<20} {v!r}" + (f" (auto: {auto[k]!r})" if k in auto else "")
+        for k, v in info["hyperparameters"].items()
+    ]
     privacy = info["privacy"]
     lines.append("  privacy         " + ("none (fitted without differential privacy)"
                                        if privacy is None else privacy["report"]))  # fmt: skip

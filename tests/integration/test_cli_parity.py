@@ -340,6 +340,10 @@ def test_info_on_an_image_model(files, capsys):
     assert info["synthesizer"] == "ConditionalGANSynthesizer"
     assert info["images"]["side"] == 8 and info["images"]["channels"] == 1
     assert sum(info["images"]["classes"].values()) == 200
+    # the "auto" (None) hyperparameters with the values the fit used (no privacy: DCGAN's)
+    assert info["auto_hyperparameters"]["discriminator_steps"] == 1
+    code, out, _ = run(capsys, "info", files["images"])
+    assert "discriminator_steps  None (auto: 1)" in out
 
 
 def test_info_on_a_damaged_file(tmp_path, capsys):
