@@ -43,6 +43,36 @@ def classifier_filter(table: pd.DataFrame, target: str, confidence: float, sampl
     return check
 
 
+def realism_filter(table: pd.DataFrame, target: str, confidence: float, sampler, model) -> Check:
+    """Keep a generated row of class ``c`` unless a detector (gradient boosting, trained on the
+    real rows of ``c`` against a pool of as many generated rows of ``c``, at least 200) calls it
+    synthetic with probability at least ``confidence``. One detector per class, on first use."""
+    features = [c for c in table.columns if c != target]
+    rng = check_random_state(sampler.random_state)
+    detectors: dict = {}
+
+    def detector(label):
+        real = table.loc[table[target] == label, features]
+        pool = model.sample(max(len(real), 200), conditions={target: label},
+                            random_state=derive_seed(rng))[features]  # fmt: skip
+        both = pd.concat([real, pool], ignore_index=True)
+        numeric, categorical = split_numeric(both, features)
+        fitted = make_pipeline(
+            feature_preprocessor(numeric, categorical),
+            HistGradientBoostingClassifier(random_state=derive_seed(rng) % 2**32),
+        ).fit(as_model_frame(both, categorical), np.r_[np.ones(len(real)), np.zeros(len(pool))])
+        return fitted, categorical
+
+    def check(rows: pd.DataFrame, label) -> np.ndarray:
+        if label not in detectors:
+            detectors[label] = detector(label.item() if isinstance(label, np.generic) else label)
+        fitted, categorical = detectors[label]
+        synthetic = fitted.predict_proba(as_model_frame(rows[features], categorical))[:, 0]
+        return synthetic < confidence
+
+    return check
+
+
 def distance_filter(table: pd.DataFrame, target: str, min_distance: float) -> Check:
     """Keep a generated row only if it is at least ``min_distance`` from every real row of its
     class, in the distance encoding of the privacy evaluation (fitted on all real rows)."""

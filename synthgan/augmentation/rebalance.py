@@ -35,7 +35,7 @@ from synthgan.exceptions import DataValidationError, InvalidParameterError
 
 __all__ = ["Rebalancer", "rebalance"]
 
-FILTERS = (None, "classifier")
+FILTERS = (None, "classifier", "realism")
 FIT_ON = ("all", "minority")
 _MIN_RATE = 0.02  # the smallest acceptance rate a redraw plans for (a filter keeping <2 %)
 
@@ -67,12 +67,17 @@ class Rebalancer(BaseOverSampler):
     fit_on : {"all", "minority"}, default="all"
         Fit the synthesizer on every row, or only on the rows of the classes that get new rows
         (the model then spends all its capacity on them, but learns from fewer rows).
-    filter : {None, "classifier"}, default=None
+    filter : {None, "classifier", "realism"}, default=None
         ``"classifier"``: drop a generated row of class ``c`` when a gradient-boosting
         classifier trained on the real rows assigns it to another class with probability at
-        least ``filter_confidence``, and draw more until the count is met.
+        least ``filter_confidence``. ``"realism"``: drop a generated row of class ``c`` that a
+        detector trained to tell the real rows of ``c`` from a pool of generated ones calls
+        synthetic with probability at least ``filter_confidence`` (the GAN's own critic is not
+        kept after the fit: a critic of the real rows is a membership oracle). Either way more
+        rows are drawn until the count is met.
     filter_confidence : float, default=0.9
-        The probability of another class above which ``filter="classifier"`` drops a row.
+        The probability (of another class, or of being synthetic) above which a filter drops a
+        row.
     min_distance : float or None, default=None
         Drop a generated row whose distance to the nearest real row of its class is below this
         (a near-copy adds nothing and leaks that record). Distances are those of
@@ -192,7 +197,7 @@ class Rebalancer(BaseOverSampler):
             self.sampling_strategy_ = _strategy(self.sampling_strategy, self.class_counts_)
         return_real = self._returns_real(private)
         wanted = _wanted(self.class_counts_, self.sampling_strategy_, return_real)
-        keep = _row_filter(self, table, target)
+        keep = _row_filter(self, table, target, model)
         self.draws_ = {}
         new = {c: self._draw(model, target, c, n, keep, rng) for c, n in wanted.items() if n > 0}
         return _assemble(X, y, new, table, target, return_real)
@@ -450,13 +455,17 @@ def _draw_stats(drawn: int, kept: int, rounds: int) -> dict:
     return {"generated": int(drawn), "kept": int(kept), "rounds": int(rounds)}
 
 
-def _row_filter(sampler: Rebalancer, table: pd.DataFrame, target: str) -> Callable | None:
+def _row_filter(sampler: Rebalancer, table: pd.DataFrame, target: str, model) -> Callable | None:
     """The filters as one function ``(rows, label) -> boolean mask``, or None without any."""
     checks = []
     if sampler.filter == "classifier":
         from synthgan.augmentation._filters import classifier_filter
 
         checks.append(classifier_filter(table, target, sampler.filter_confidence, sampler))
+    elif sampler.filter == "realism":
+        from synthgan.augmentation._filters import realism_filter
+
+        checks.append(realism_filter(table, target, sampler.filter_confidence, sampler, model))
     if sampler.min_distance is not None:
         from synthgan.augmentation._filters import distance_filter
 

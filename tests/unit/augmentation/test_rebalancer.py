@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
 from synthgan import CTGANSynthesizer, DCGANSynthesizer, PrivacyConfig, Rebalancer, rebalance
-from synthgan.augmentation._filters import classifier_filter, distance_filter
+from synthgan.augmentation._filters import classifier_filter, distance_filter, realism_filter
 from synthgan.exceptions import DataValidationError, InvalidParameterError
 
 FAST = dict(
@@ -154,6 +154,24 @@ def test_the_filters_drop_what_they_should():
     assert far(copies, "neg").tolist() == [False, True]  # an exact copy is dropped
 
 
+def test_the_realism_filter_drops_rows_a_detector_tells_from_the_real_ones():
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(0, 1, 300), "t": ["a"] * 300})
+
+    class Drifted:  # a "model" whose rows of class a sit far from the real ones
+        def sample(self, n, conditions, random_state):
+            assert conditions == {"t": "a"}
+            return pd.DataFrame({"x": np.random.default_rng(random_state).normal(6, 1, n)})
+
+    keep = realism_filter(table, "t", 0.9, Rebalancer(random_state=0), Drifted())
+    assert keep(pd.DataFrame({"x": [0.1, -0.5, 6.0, 7.0]}), "a").tolist() == [
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
 def test_filtered_draws_still_meet_the_counts(imbalanced):
     X, y = imbalanced
     sampler = Rebalancer(fast(), {"c": 90}, filter="classifier", filter_confidence=0.6,
@@ -228,6 +246,8 @@ def test_bad_options_and_synthesizers_are_named(imbalanced):
         Rebalancer(DCGANSynthesizer()).fit_resample(X, y)
     with pytest.raises(InvalidParameterError, match="fit_on must be one of"):
         Rebalancer(fast(), fit_on="some").fit_resample(X, y)
+    with pytest.raises(InvalidParameterError, match=r"filter must be one of \[None, 'classifier'"):
+        Rebalancer(fast(), filter="critic").fit_resample(X, y)
     with pytest.raises(InvalidParameterError, match="filter_confidence"):
         Rebalancer(fast(), filter="classifier", filter_confidence=1.0).fit_resample(X, y)
     with pytest.raises(InvalidParameterError, match="fit_on='all'"):
