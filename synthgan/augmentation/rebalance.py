@@ -430,8 +430,8 @@ def _released(model, target: str) -> dict:
             f"{type(model).__name__} does not report its released category counts "
             "(category_counts), which rebalancing with privacy needs; use CTGANSynthesizer."
         )
-    released = counts(target)
-    return {label: int(n) for label, n in released.items() if int(n) > 0}
+    released = counts(target)  # a missing-value slot is no class: left out
+    return {label: int(n) for label, n in released.items() if int(n) > 0 and not pd.isna(label)}
 
 
 def _strategy(strategy, counts: Mapping) -> dict:
