@@ -39,6 +39,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 import warnings
@@ -328,6 +329,39 @@ def _verdict(frame: pd.DataFrame) -> None:
                   f"  PR-AUC ours-none {ours.pr_auc - none.pr_auc:+.3f}")  # fmt: skip
 
 
+_HEADER = ("| method | splits | F1 LR / RF / HGB | PR-AUC LR / RF / HGB | ROC-AUC HGB | "
+           "bal. acc. HGB | Brier HGB | resample s |")  # fmt: skip
+
+
+def _trio(w, key: str) -> str:
+    return " / ".join(f"{w[(key, c)]:.3f}" for c in ("lr", "rf", "hgb"))
+
+
+def markdown(payload: dict) -> str:
+    """One markdown table per table: methods x (LR, RF, HGB) minority F1 / PR-AUC, HGB's
+    ROC-AUC, balanced accuracy and Brier score, resampling seconds; means over the splits."""
+    rows = [{"table": r["table"], "method": r["method"], "split": r["split"], "clf": clf,
+             "resample_s": r["resample_s"], **s} for r in payload["runs"]
+            for clf, s in r["scores"].items()]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    out = []
+    for table, part in frame.groupby("table", sort=False):
+        wide = part.pivot_table(index="method", columns="clf", aggfunc="mean",
+                                values=["minority_f1", "pr_auc", "roc_auc", "brier",
+                                        "balanced_accuracy"])  # fmt: skip
+        seconds = part.groupby("method").resample_s.mean()
+        splits = part.groupby("method").split.nunique()
+        out += [f"**{table}**", "", _HEADER, "|---|---:|---|---|---:|---:|---:|---:|"]
+        for method in [m for m in METHODS if m in wide.index]:
+            w = wide.loc[method]
+            trio = functools.partial(_trio, w)
+            out.append(f"| {method} | {splits[method]} | {trio('minority_f1')} | {trio('pr_auc')}"
+                       f" | {w[('roc_auc', 'hgb')]:.3f} | {w[('balanced_accuracy', 'hgb')]:.3f} |"
+                       f" {w[('brier', 'hgb')]:.4f} | {seconds[method]:.1f} |")  # fmt: skip
+        out.append("")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tables", default=",".join(TABLES))
@@ -338,9 +372,11 @@ def main() -> None:
     parser.add_argument("--output", default="benchmarks/results/rebalancing.json")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--summary", metavar="JSON", help="only summarise a results file")
+    parser.add_argument("--markdown", action="store_true", help="with --summary: markdown")
     args = parser.parse_args()
     if args.summary:
-        summarise(json.loads(Path(args.summary).read_text()))
+        payload = json.loads(Path(args.summary).read_text())
+        print(markdown(payload)) if args.markdown else summarise(payload)
         return
     unknown = set(args.methods.split(",")) - set(METHODS)
     if unknown or not set(args.tables.split(",")) <= set(TABLES):
