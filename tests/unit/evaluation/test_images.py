@@ -283,7 +283,24 @@ def tiny():
     return real, real_y, fake, fake_y, holdout, holdout_y
 
 
-def test_full_call_is_json_ready_and_reproducible(tiny):
+def test_small_training_sets_get_the_minimum_of_400_steps():
+    from synthgan.evaluation._image_features import epochs_run
+
+    assert epochs_run(80, 2) == 200  # 2 batches of 64 an epoch
+    assert epochs_run(2000, 2) == 13  # 32 batches an epoch: 13 epochs reach 400 steps
+    assert epochs_run(100_000, 2) == 2  # 1563 steps already
+
+
+@pytest.fixture
+def few_steps(monkeypatch):
+    """CNNs of 16 steps, not 400: the tests on 80 striped images check what the scores hold,
+    not how good a classifier gets (the calibration tests train them in full)."""
+    from synthgan.evaluation import _image_features
+
+    monkeypatch.setattr(_image_features, "_MIN_STEPS", 16)
+
+
+def test_full_call_is_json_ready_and_reproducible(tiny, few_steps):
     real, real_y, fake, fake_y, holdout, holdout_y = tiny
     # The legacy global numpy RNG is read on purpose: it must be left as it was.
     torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()  # noqa: NPY002
@@ -295,9 +312,9 @@ def test_full_call_is_json_ready_and_reproducible(tiny):
     assert scores == image_scores(real, fake, real_y, fake_y, holdout, holdout_y, **options)
     assert scores["feature_extractor"]["name"] == "classifier"
     assert scores["feature_extractor"]["feature_dim"] == 128
-    # 80 images are 2 batches an epoch: 200 epochs reach the minimum of 400 steps.
+    # 80 images are 2 batches an epoch: 8 epochs reach the (patched) minimum of 16 steps.
     assert scores["feature_extractor"]["epochs_requested"] == 2
-    assert scores["feature_extractor"]["epochs"] == 200
+    assert scores["feature_extractor"]["epochs"] == 8
     assert scores["utility_test_set"] == "holdout"
     assert set(scores["tstr"]) == {"accuracy", "macro_f1"}
     assert scores["sizes"]["tstr"] == {"train": 40, "test": 40}
@@ -307,7 +324,7 @@ def test_full_call_is_json_ready_and_reproducible(tiny):
     assert any("share_if_copied" in note for note in scores["notes"])  # 40 of 80 compared
 
 
-def test_without_holdout_a_labelled_split_tests_utility(tiny):
+def test_without_holdout_a_labelled_split_tests_utility(tiny, few_steps):
     real, real_y, fake, fake_y, _, _ = tiny
     scores = image_scores(real, fake, real_y, fake_y, classifier_epochs=1)
     assert scores["utility_test_set"] == "real split"
@@ -320,7 +337,7 @@ def test_without_holdout_a_labelled_split_tests_utility(tiny):
     assert unlabelled["tstr"] is None and unlabelled["sizes"]["feature_extractor_fit"] == 80
 
 
-def test_max_images_caps_every_sample(tiny):
+def test_max_images_caps_every_sample(tiny, few_steps):
     real, real_y, fake, _, holdout, _ = tiny
     scores = image_scores(real, fake, real_y, holdout=holdout, max_images=30, classifier_epochs=1)
     assert scores["sizes"]["frechet_distance"] == {"real": 30, "generated": 30}
