@@ -287,9 +287,16 @@ def run(args) -> None:
             for method in args.methods.split(","):
                 if (name, split, method) in done:
                     continue
-                cell = run_cell(name, split, method, train, test, target, args.rows_budget)
+                try:
+                    cell = run_cell(name, split, method, train, test, target, args.rows_budget)
+                except Exception as exc:  # a method that fails is a result: record it, go on
+                    cell = {"table": name, "split": split, "method": method, "scores": {},
+                            "error": f"{type(exc).__name__}: {exc}"}  # fmt: skip
+                    print(f"{name:20s} split {split} {method:24s} FAILED {cell['error']}")
                 payload["runs"].append(cell)
                 _common.write_json(path, payload)  # after every cell: resumable
+                if "error" in cell:
+                    continue
                 hgb = cell["scores"]["hgb"]
                 line = f"{name:20s} split {split} {method:24s} {cell['resample_s']:7.1f}s"
                 print(f"{line} F1 {hgb['minority_f1']:.3f} PR-AUC {hgb['pr_auc']:.3f}", flush=True)
@@ -343,6 +350,8 @@ def markdown(payload: dict) -> str:
     rows = [{"table": r["table"], "method": r["method"], "split": r["split"], "clf": clf,
              "resample_s": r["resample_s"], **s} for r in payload["runs"]
             for clf, s in r["scores"].items()]  # fmt: skip
+    failed = [f"{r['table']} split {r['split']} {r['method']}: {r['error']}"
+              for r in payload["runs"] if "error" in r]  # fmt: skip
     frame = pd.DataFrame(rows)
     out = []
     for table, part in frame.groupby("table", sort=False):
@@ -359,7 +368,7 @@ def markdown(payload: dict) -> str:
                        f" | {w[('roc_auc', 'hgb')]:.3f} | {w[('balanced_accuracy', 'hgb')]:.3f} |"
                        f" {w[('brier', 'hgb')]:.4f} | {seconds[method]:.1f} |")  # fmt: skip
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out + [f"- failed: {line}" for line in failed])
 
 
 def main() -> None:

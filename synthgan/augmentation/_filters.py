@@ -24,13 +24,18 @@ Check = Callable[[pd.DataFrame, object], np.ndarray]
 
 def classifier_filter(table: pd.DataFrame, target: str, confidence: float, sampler) -> Check:
     """Keep a generated row of class ``c`` unless a classifier trained on the real rows gives
-    another class a probability of at least ``confidence``."""
+    another class a probability of at least ``confidence``.
+
+    The classifier weighs the classes equally (``class_weight="balanced"``): its probabilities
+    are those of equal priors, so a row is judged by how much it looks like each class, not by
+    how rare its class is (with the real priors, at 1:100 nearly every row of the rare class
+    would be "confidently" of the majority)."""
     features = [c for c in table.columns if c != target]
     numeric, categorical = split_numeric(table, features)
     seed = derive_seed(check_random_state(sampler.random_state)) % 2**32
     model = make_pipeline(
         feature_preprocessor(numeric, categorical),
-        HistGradientBoostingClassifier(random_state=seed),
+        HistGradientBoostingClassifier(class_weight="balanced", random_state=seed),
     )
     model.fit(as_model_frame(table[features], categorical), table[target].to_numpy())
     classes = list(model.classes_)

@@ -37,7 +37,7 @@ __all__ = ["Rebalancer", "rebalance"]
 
 FILTERS = (None, "classifier", "realism")
 FIT_ON = ("all", "minority")
-_MIN_RATE = 0.02  # the smallest acceptance rate a redraw plans for (a filter keeping <2 %)
+_MIN_RATE = 0.05  # the smallest acceptance rate a redraw plans for: at most 22x the rows missing
 
 
 class Rebalancer(BaseOverSampler):
@@ -69,12 +69,13 @@ class Rebalancer(BaseOverSampler):
         (the model then spends all its capacity on them, but learns from fewer rows).
     filter : {None, "classifier", "realism"}, default=None
         ``"classifier"``: drop a generated row of class ``c`` when a gradient-boosting
-        classifier trained on the real rows assigns it to another class with probability at
-        least ``filter_confidence``. ``"realism"``: drop a generated row of class ``c`` that a
-        detector trained to tell the real rows of ``c`` from a pool of generated ones calls
-        synthetic with probability at least ``filter_confidence`` (the GAN's own critic is not
-        kept after the fit: a critic of the real rows is a membership oracle). Either way more
-        rows are drawn until the count is met.
+        classifier trained on the real rows (classes weighed equally) assigns it to another
+        class with probability at least ``filter_confidence``. ``"realism"``: drop a
+        generated row of class ``c`` that a detector trained to tell the real rows of ``c``
+        from a pool of generated ones calls synthetic with probability at least
+        ``filter_confidence`` (the GAN's own critic is not kept after the fit: a critic of the
+        real rows is a membership oracle). Either way more rows are drawn until the count is
+        met.
     filter_confidence : float, default=0.9
         The probability (of another class, or of being synthetic) above which a filter drops a
         row.
