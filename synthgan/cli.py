@@ -551,6 +551,17 @@ def _comma_list(text: str) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # command handlers: call the workflow, report the result
 # ---------------------------------------------------------------------------------------------
+def _job_options(args: argparse.Namespace) -> dict[str, Any]:
+    """What every fitting command passes on: seed, overwriting, progress, privacy, threads."""
+    return {
+        "random_state": args.seed,
+        "overwrite": args.overwrite,
+        "verbose": not args.quiet,
+        "privacy": _privacy_config(args),
+        "threads": args.threads,
+    }
+
+
 def _run_fit(args: argparse.Namespace) -> None:
     path = workflows.fit_table(
         args.input,
@@ -558,13 +569,9 @@ def _run_fit(args: argparse.Namespace) -> None:
         epochs=args.epochs,
         discrete_columns=args.discrete_columns,
         metadata_path=args.metadata,
-        random_state=args.seed,
-        overwrite=args.overwrite,
-        verbose=not args.quiet,
-        privacy=_privacy_config(args),
-        threads=args.threads,
         read_options=_read_options(args),
         resume=args.resume,
+        **_job_options(args),
         **_training_options(args),
     )
     _report_fit(path, quiet=args.quiet)
@@ -625,14 +632,10 @@ def _run_rebalance(args: argparse.Namespace) -> None:
         strategy=args.strategy,
         epochs=args.epochs,
         metadata_path=args.metadata,
-        privacy=_privacy_config(args),
-        random_state=args.seed,
-        overwrite=args.overwrite,
-        verbose=not args.quiet,
-        threads=args.threads,
         read_options=_read_options(args),
         fit_on=args.fit_on,
         filter=args.filter,
+        **_job_options(args),
     )
     if not args.quiet:
         print(f"{args.target}: {counts['before']} -> {counts['after']}")
@@ -645,13 +648,9 @@ def _run_fit_images(args: argparse.Namespace) -> None:
         args.output,
         conditional=args.conditional,
         epochs=args.epochs,
-        random_state=args.seed,
-        overwrite=args.overwrite,
-        verbose=not args.quiet,
         classes=args.classes,
-        privacy=_privacy_config(args),
-        threads=args.threads,
         resume=args.resume,
+        **_job_options(args),
         **_training_options(args),
     )
     _report_fit(path, quiet=args.quiet)
