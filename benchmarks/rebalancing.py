@@ -161,7 +161,9 @@ def resample_ctgan(X, y, seed, epochs):
     return out.drop(columns="__y__"), out["__y__"].astype(y.dtype)
 
 
-def _ctgan_rows(model, label, need: int, max_rounds: int = 50) -> pd.DataFrame:
+def _ctgan_rows(model, label, need: int, max_rounds: int = 100) -> pd.DataFrame:
+    """Rejection on top of ctgan's conditional sampling, up to 100 batches of ``need`` rows
+    (SDV's ``max_tries_per_batch`` default)."""
     got, drawn = [], 0
     for _ in range(max_rounds):
         if need <= sum(len(g) for g in got):
@@ -280,6 +282,8 @@ def run(args) -> None:
                "config": vars(args), "runs": []}  # fmt: skip
     if args.resume and path.exists():
         payload["runs"] = json.loads(path.read_text())["runs"]
+        if args.retry_failed:  # run the failed cells again (e.g. after a fix)
+            payload["runs"] = [r for r in payload["runs"] if "error" not in r]
     done = _done(payload)
     for name in args.tables.split(","):
         frame, target = load_table(name)
@@ -380,6 +384,7 @@ def main() -> None:
     parser.add_argument("--rows-budget", type=int, default=400_000, help=budget)
     parser.add_argument("--output", default="benchmarks/results/rebalancing.json")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--retry-failed", action="store_true", help="with --resume")
     parser.add_argument("--summary", metavar="JSON", help="only summarise a results file")
     parser.add_argument("--markdown", action="store_true", help="with --summary: markdown")
     args = parser.parse_args()
