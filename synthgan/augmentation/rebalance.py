@@ -37,7 +37,10 @@ __all__ = ["Rebalancer", "rebalance"]
 
 FILTERS = (None, "classifier", "realism")
 FIT_ON = ("all", "minority")
-_MIN_RATE = 0.05  # the smallest acceptance rate a redraw plans for: at most 22x the rows missing
+# Rows drawn per round while filters drop some: enough for the missing rows at the acceptance
+# rate seen so far (x 1.2), within [_MIN_BATCH, _MAX_BATCH] (a floor, so the last few rows do
+# not take a round each; a ceiling, so a filter that keeps almost nothing cannot exhaust memory).
+_MIN_BATCH, _MAX_BATCH = 1024, 100_000
 
 
 class Rebalancer(BaseOverSampler):
@@ -276,8 +279,7 @@ class Rebalancer(BaseOverSampler):
         """Exactly ``n`` rows of class ``label``, redrawing what the filters drop."""
         parts, kept, drawn = [], 0, 0
         for round_ in range(1, self.max_rounds + 1):
-            rate = 1.0 if drawn == 0 else max(kept / drawn, _MIN_RATE)
-            ask = n - kept if keep is None else math.ceil(1.1 * (n - kept) / rate)
+            ask = n - kept if keep is None else _batch(n - kept, kept, drawn)
             rows = model.sample(ask, conditions={target: _py(label)}, random_state=derive_seed(rng))
             drawn += len(rows)
             if keep is not None:
@@ -450,6 +452,12 @@ def _wanted(counts: Mapping, strategy: Mapping, return_real: bool) -> dict:
 
 def _py(value):
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _batch(missing: int, kept: int, drawn: int) -> int:
+    """Rows to draw in the next filtered round (see ``_MIN_BATCH``)."""
+    rate = 1.0 if drawn == 0 else max(kept / drawn, 1e-3)
+    return int(np.clip(math.ceil(1.2 * missing / rate), _MIN_BATCH, _MAX_BATCH))
 
 
 def _draw_stats(drawn: int, kept: int, rounds: int) -> dict:
