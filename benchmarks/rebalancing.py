@@ -16,6 +16,7 @@ Methods, on the same splits:
 * ``synthgan``: ``Rebalancer`` defaults (CTGAN on all rows, no filter);
   ``synthgan_minority``: ``fit_on="minority"``; ``synthgan_filter``: ``filter="classifier"``;
   ``synthgan_minority_filter``: both; ``synthgan_realism``: ``filter="realism"``;
+  ``synthgan_floor``: ``min_distance="auto"``;
 * ``ctgan``: the ``ctgan`` 0.12.1 package (``bench`` extra) through its own conditional
   sampling (``sample(n, condition_column, condition_value)``), rows of other classes rejected
   until the count is met: what SDV users do today.
@@ -78,7 +79,8 @@ TABLES = {
     "default_credit_card": "default_payment_next_month",
 }
 METHODS = ("none", "class_weight", "random", "smote", "synthgan", "synthgan_minority",
-           "synthgan_filter", "synthgan_minority_filter", "synthgan_realism", "ctgan")  # fmt: skip
+           "synthgan_filter", "synthgan_minority_filter", "synthgan_realism", "synthgan_floor",
+           "ctgan")  # fmt: skip
 MISSING = "__missing__"
 
 
@@ -198,6 +200,7 @@ def resample(method: str, X, y, seed: int, epochs: int):
         "synthgan_filter": {"filter": "classifier"},
         "synthgan_minority_filter": {"fit_on": "minority", "filter": "classifier"},
         "synthgan_realism": {"filter": "realism"},
+        "synthgan_floor": {"min_distance": "auto"},
     }[method]
     return resample_synthgan(X, y, seed, epochs, **options)
 

@@ -78,16 +78,30 @@ def realism_filter(table: pd.DataFrame, target: str, confidence: float, sampler,
     return check
 
 
-def distance_filter(table: pd.DataFrame, target: str, min_distance: float) -> Check:
+def distance_filter(table: pd.DataFrame, target: str, min_distance: float | str) -> Check:
     """Keep a generated row only if it is at least ``min_distance`` from every real row of its
-    class, in the distance encoding of the privacy evaluation (fitted on all real rows)."""
+    class, in the distance encoding of the privacy evaluation (fitted on all real rows).
+    ``"auto"``: per class, the 5th percentile of its real rows' distances to their nearest other
+    real row of the class."""
     features = [c for c in table.columns if c != target]
     encoding, (real,) = encode_for_distance(table[features], table[features])
     labels = table[target].to_numpy()
+    floors: dict = {}
+
+    def floor(label, reference: np.ndarray) -> float:
+        if min_distance != "auto":
+            return float(min_distance)
+        if label not in floors:
+            if len(reference) < 2:  # no pair of real rows to learn a spacing from
+                floors[label] = 0.0
+            else:
+                distances, _ = nearest(reference, reference, k=2)  # (n, 2): itself, then next
+                floors[label] = float(np.percentile(distances[:, 1], 5))
+        return floors[label]
 
     def check(rows: pd.DataFrame, label) -> np.ndarray:
         reference = real[labels == label]
         distances, _ = nearest(encoding.transform(rows[features]), reference)
-        return distances[:, 0] >= min_distance
+        return distances[:, 0] >= floor(label, reference)
 
     return check

@@ -82,11 +82,14 @@ class Rebalancer(BaseOverSampler):
     filter_confidence : float, default=0.9
         The probability (of another class, or of being synthetic) above which a filter drops a
         row.
-    min_distance : float or None, default=None
+    min_distance : float, "auto" or None, default=None
         Drop a generated row whose distance to the nearest real row of its class is below this
         (a near-copy adds nothing and leaks that record). Distances are those of
         :func:`synthgan.evaluation.privacy.privacy_scores`: numbers scaled by their
-        interquartile range, a category mismatch adds 1 to the squared distance.
+        interquartile range, a category mismatch adds 1 to the squared distance. ``"auto"``:
+        the 5th percentile of the distances from each real row of the class to its nearest
+        other real row of the class (closer than that, a row is nearer a record than the
+        records are to each other).
     privacy : PrivacyConfig, dict or None, default=None
         Fit the synthesizer with differential privacy (``docs/privacy.md``), for a dataset that
         can be shared: then ``return_real`` defaults to False, the class counts come from the
@@ -139,7 +142,7 @@ class Rebalancer(BaseOverSampler):
         fit_on: str = "all",
         filter: str | None = None,
         filter_confidence: float = 0.9,
-        min_distance: float | None = None,
+        min_distance: float | str | None = None,
         privacy=None,
         return_real: bool | None = None,
         max_rounds: int = 20,
@@ -219,7 +222,7 @@ class Rebalancer(BaseOverSampler):
         _check_choice("fit_on", self.fit_on, FIT_ON)
         _check_choice("filter", self.filter, FILTERS)
         _check_number("filter_confidence", self.filter_confidence, 0.0, 1.0)
-        if self.min_distance is not None:
+        if self.min_distance is not None and self.min_distance != "auto":
             _check_number("min_distance", self.min_distance, 0.0, math.inf)
         if not isinstance(self.max_rounds, Integral) or self.max_rounds < 1:
             raise InvalidParameterError(f"max_rounds must be an int >= 1, got {self.max_rounds!r}.")

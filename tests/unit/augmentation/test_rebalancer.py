@@ -152,6 +152,9 @@ def test_the_filters_drop_what_they_should():
     far = distance_filter(table, "t", 0.05)
     copies = pd.DataFrame({"x": [table.x[0], -10.0]})
     assert far(copies, "neg").tolist() == [False, True]  # an exact copy is dropped
+    auto = distance_filter(table, "t", "auto")  # the 5th percentile of real-to-real spacing
+    near = pd.DataFrame({"x": [table.x[0] + 1e-9, table.x[0] + 0.5]})
+    assert auto(near, "neg").tolist() == [False, True]
 
 
 def test_the_realism_filter_drops_rows_a_detector_tells_from_the_real_ones():
@@ -248,6 +251,8 @@ def test_bad_options_and_synthesizers_are_named(imbalanced):
         Rebalancer(fast(), fit_on="some").fit_resample(X, y)
     with pytest.raises(InvalidParameterError, match=r"filter must be one of \[None, 'classifier'"):
         Rebalancer(fast(), filter="critic").fit_resample(X, y)
+    with pytest.raises(InvalidParameterError, match="min_distance must be a number"):
+        Rebalancer(fast(), min_distance="far").fit_resample(X, y)
     with pytest.raises(InvalidParameterError, match="filter_confidence"):
         Rebalancer(fast(), filter="classifier", filter_confidence=1.0).fit_resample(X, y)
     with pytest.raises(InvalidParameterError, match="fit_on='all'"):
