@@ -16,7 +16,9 @@ Methods, on the same splits:
 * ``synthgan``: ``Rebalancer`` defaults (CTGAN on all rows, no filter);
   ``synthgan_minority``: ``fit_on="minority"``; ``synthgan_filter``: ``filter="classifier"``;
   ``synthgan_minority_filter``: both; ``synthgan_realism``: ``filter="realism"``;
-  ``synthgan_floor``: ``min_distance="auto"``;
+  ``synthgan_floor``: ``min_distance="auto"``; ``synthgan_minority_strict``: ``fit_on="minority",
+  filter="classifier", filter_confidence=0.5`` (keep only rows the classifier gives to their
+  class);
 * ``ctgan``: the ``ctgan`` 0.12.1 package (``bench`` extra) through its own conditional
   sampling (``sample(n, condition_column, condition_value)``), rows of other classes rejected
   until the count is met: what SDV users do today.
@@ -80,7 +82,7 @@ TABLES = {
 }
 METHODS = ("none", "class_weight", "random", "smote", "synthgan", "synthgan_minority",
            "synthgan_filter", "synthgan_minority_filter", "synthgan_realism", "synthgan_floor",
-           "ctgan")  # fmt: skip
+           "synthgan_minority_strict", "ctgan")  # fmt: skip
 MISSING = "__missing__"
 
 
@@ -201,6 +203,11 @@ def resample(method: str, X, y, seed: int, epochs: int):
         "synthgan_minority_filter": {"fit_on": "minority", "filter": "classifier"},
         "synthgan_realism": {"filter": "realism"},
         "synthgan_floor": {"min_distance": "auto"},
+        "synthgan_minority_strict": {
+            "fit_on": "minority",
+            "filter": "classifier",
+            "filter_confidence": 0.5,
+        },
     }[method]
     return resample_synthgan(X, y, seed, epochs, **options)
 

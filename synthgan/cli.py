@@ -359,12 +359,17 @@ def _add_rebalance(commands: argparse._SubParsersAction) -> None:
     )
     rebalance.add_argument("--epochs", type=int, default=300, help="CTGAN epochs (default: 300)")
     rebalance.add_argument(
-        "--fit-on", choices=("all", "minority"), default="all", help="rows the model learns from"
+        "--fit-on",
+        choices=("auto", "all", "minority"),
+        default="auto",
+        help="rows the model learns from (auto: the classes that get rows; all under DP)",
     )
     rebalance.add_argument(
         "--filter",
-        choices=("classifier",),
-        help="drop generated rows a classifier of the real rows gives to another class",
+        choices=("auto", "none", "classifier", "realism"),
+        default="auto",
+        help="drop generated rows a classifier of the real rows gives to another class (auto: "
+        "classifier; none under DP), or that a detector tells from real ones (realism)",
     )
     rebalance.add_argument("--metadata", metavar="JSON", help="column metadata (as for fit)")
     _add_reading_options(rebalance)
@@ -634,7 +639,7 @@ def _run_rebalance(args: argparse.Namespace) -> None:
         metadata_path=args.metadata,
         read_options=_read_options(args),
         fit_on=args.fit_on,
-        filter=args.filter,
+        filter=None if args.filter == "none" else args.filter,
         **_job_options(args),
     )
     if not args.quiet:

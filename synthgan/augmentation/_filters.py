@@ -1,8 +1,10 @@
 """Filters on generated rows for :class:`~synthgan.augmentation.Rebalancer` (private).
 
-Each builder reads the real table once and returns ``check(rows, label) -> boolean mask`` of the
-generated rows of class ``label`` to keep. Both read the real rows outside any DP mechanism, so
-the rebalancer refuses them under differential privacy.
+Each builder reads the real table once and returns ``check(rows, label) -> (keep, score)``: the
+boolean mask of the generated rows of class ``label`` to keep, and a score that ranks them (higher
+is better; None for the distance floor, which is a hard limit: a near-copy is never used). They
+read the real rows outside any DP mechanism, so the rebalancer refuses them under differential
+privacy.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from synthgan.evaluation._neighbours import nearest
 from synthgan.evaluation._prep import as_model_frame, feature_preprocessor, split_numeric
 from synthgan.evaluation.privacy import encode_for_distance
 
-Check = Callable[[pd.DataFrame, object], np.ndarray]
+Check = Callable[[pd.DataFrame, object], tuple[np.ndarray, np.ndarray | None]]
 
 
 def classifier_filter(table: pd.DataFrame, target: str, confidence: float, sampler) -> Check:
@@ -40,10 +42,10 @@ def classifier_filter(table: pd.DataFrame, target: str, confidence: float, sampl
     model.fit(as_model_frame(table[features], categorical), table[target].to_numpy())
     classes = list(model.classes_)
 
-    def check(rows: pd.DataFrame, label) -> np.ndarray:
+    def check(rows: pd.DataFrame, label) -> tuple[np.ndarray, np.ndarray]:
         proba = model.predict_proba(as_model_frame(rows[features], categorical))  # (n, classes)
-        others = np.delete(proba, classes.index(label), axis=1)
-        return others.max(axis=1, initial=0.0) < confidence
+        others = np.delete(proba, classes.index(label), axis=1).max(axis=1, initial=0.0)
+        return others < confidence, 1.0 - others
 
     return check
 
@@ -68,12 +70,12 @@ def realism_filter(table: pd.DataFrame, target: str, confidence: float, sampler,
         ).fit(as_model_frame(both, categorical), np.r_[np.ones(len(real)), np.zeros(len(pool))])
         return fitted, categorical
 
-    def check(rows: pd.DataFrame, label) -> np.ndarray:
+    def check(rows: pd.DataFrame, label) -> tuple[np.ndarray, np.ndarray]:
         if label not in detectors:
             detectors[label] = detector(label.item() if isinstance(label, np.generic) else label)
         fitted, categorical = detectors[label]
         synthetic = fitted.predict_proba(as_model_frame(rows[features], categorical))[:, 0]
-        return synthetic < confidence
+        return synthetic < confidence, 1.0 - synthetic
 
     return check
 
@@ -99,9 +101,9 @@ def distance_filter(table: pd.DataFrame, target: str, min_distance: float | str)
                 floors[label] = float(np.percentile(distances[:, 1], 5))
         return floors[label]
 
-    def check(rows: pd.DataFrame, label) -> np.ndarray:
+    def check(rows: pd.DataFrame, label) -> tuple[np.ndarray, None]:
         reference = real[labels == label]
         distances, _ = nearest(encoding.transform(rows[features]), reference)
-        return distances[:, 0] >= floor(label, reference)
+        return distances[:, 0] >= floor(label, reference), None
 
     return check

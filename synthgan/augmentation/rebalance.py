@@ -35,12 +35,13 @@ from synthgan.exceptions import DataValidationError, InvalidParameterError
 
 __all__ = ["Rebalancer", "rebalance"]
 
-FILTERS = (None, "classifier", "realism")
-FIT_ON = ("all", "minority")
+FILTERS = ("auto", None, "classifier", "realism")
+FIT_ON = ("auto", "all", "minority")
 # Rows drawn per round while filters drop some: enough for the missing rows at the acceptance
-# rate seen so far (x 1.2), within [_MIN_BATCH, _MAX_BATCH] (a floor, so the last few rows do
-# not take a round each; a ceiling, so a filter that keeps almost nothing cannot exhaust memory).
-_MIN_BATCH, _MAX_BATCH = 1024, 100_000
+# rate seen so far (x 1.2), at least _MIN_BATCH (so the last few rows do not take a round each)
+# and at most _MAX_FACTOR times the rows asked for (a filter that keeps almost nothing costs at
+# most max_rounds x _MAX_FACTOR x n drawn rows before the best-scored rejected rows top up).
+_MIN_BATCH, _MAX_FACTOR = 1024, 10
 
 
 class Rebalancer(BaseOverSampler):
@@ -67,10 +68,11 @@ class Rebalancer(BaseOverSampler):
         ``"all"``, a dict ``{class: count after resampling}``, or a callable ``y -> dict``.
     random_state : int, numpy Generator or None
         Seed of the synthesizer's fit, of the sampling and of the filter's classifier.
-    fit_on : {"all", "minority"}, default="all"
+    fit_on : {"auto", "all", "minority"}, default="auto"
         Fit the synthesizer on every row, or only on the rows of the classes that get new rows
-        (the model then spends all its capacity on them, but learns from fewer rows).
-    filter : {None, "classifier", "realism"}, default=None
+        (all its capacity on them; fewer rows, so much faster). ``"auto"``: ``"minority"``,
+        except with ``privacy`` or ``return_real=False`` (every class is drawn then): ``"all"``.
+    filter : {"auto", None, "classifier", "realism"}, default="auto"
         ``"classifier"``: drop a generated row of class ``c`` when a gradient-boosting
         classifier trained on the real rows (classes weighed equally) assigns it to another
         class with probability at least ``filter_confidence``. ``"realism"``: drop a
@@ -78,10 +80,12 @@ class Rebalancer(BaseOverSampler):
         from a pool of generated ones calls synthetic with probability at least
         ``filter_confidence`` (the GAN's own critic is not kept after the fit: a critic of the
         real rows is a membership oracle). Either way more rows are drawn until the count is
-        met.
-    filter_confidence : float, default=0.9
-        The probability (of another class, or of being synthetic) above which a filter drops a
-        row.
+        met; after ``max_rounds`` the best-scored rejected rows fill what is missing, with a
+        warning. ``"auto"``: ``"classifier"``, or None with ``privacy`` (filters read the real
+        rows).
+    filter_confidence : float, default=0.5
+        The probability (of another class, or of being synthetic) from which a filter drops a
+        row. With 0.5 the classifier keeps the rows it gives to their own class.
     min_distance : float, "auto" or None, default=None
         Drop a generated row whose distance to the nearest real row of its class is below this
         (a near-copy adds nothing and leaks that record). Distances are those of
@@ -101,17 +105,21 @@ class Rebalancer(BaseOverSampler):
         class drawn up to its count after resampling (False). ``None``: True without
         ``privacy``, False with it. Returning real rows voids any DP guarantee for them (they
         are the records themselves); a warning says so.
-    max_rounds : int, default=20
-        Rounds of drawing per class when filters drop rows; past them the fit fails, saying
-        how many rows the filters kept.
+    max_rounds : int, default=5
+        Rounds of drawing per class when filters drop rows (each at most 10 times the rows
+        asked for); past them the filter's best-scored
+        rejected rows top up the count (with a warning), and a distance floor that cannot be
+        met fails the fit, saying how many rows it kept.
 
     Attributes
     ----------
     sampling_strategy_ : dict
         New rows per class (imbalanced-learn's meaning); with ``privacy`` computed from the
         released class counts.
-    synthesizer_ : synthgan synthesizer
-        The fitted clone.
+    synthesizer_ : synthgan synthesizer or None
+        The fitted clone (None when no class needed rows: nothing is trained then).
+    fit_on_, filter_ : str or None
+        ``fit_on`` and ``filter`` as the fit used them ("auto" resolved).
     class_counts_ : dict
         The counts of ``y`` the strategy was computed from (released counts with ``privacy``).
     draws_ : dict
@@ -139,13 +147,13 @@ class Rebalancer(BaseOverSampler):
         sampling_strategy="auto",
         *,
         random_state=None,
-        fit_on: str = "all",
-        filter: str | None = None,
-        filter_confidence: float = 0.9,
+        fit_on: str = "auto",
+        filter: str | None = "auto",
+        filter_confidence: float = 0.5,
         min_distance: float | str | None = None,
         privacy=None,
         return_real: bool | None = None,
-        max_rounds: int = 20,
+        max_rounds: int = 5,
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.synthesizer = synthesizer
@@ -196,16 +204,20 @@ class Rebalancer(BaseOverSampler):
     def _fit_resample(self, X, y):
         self._check_params()
         private = self._private()
+        return_real = self._returns_real(private)
+        self._resolve(private, return_real)
+        self.draws_ = {}
+        if return_real and not any(self.sampling_strategy_.values()):  # nothing to generate
+            self.synthesizer_, self.privacy_spent_, self.class_counts_ = None, None, _counts(y)
+            return X, y
         rng = check_random_state(self.random_state)
         table, target = _joined(X, y, getattr(self, "_target_name", "target"))
         model = self._fit_model(table, target, y, private, rng)
         self.class_counts_ = _counts(y) if not private else _released(model, target)
         if private:
             self.sampling_strategy_ = _strategy(self.sampling_strategy, self.class_counts_)
-        return_real = self._returns_real(private)
         wanted = _wanted(self.class_counts_, self.sampling_strategy_, return_real)
         keep = _row_filter(self, table, target, model)
-        self.draws_ = {}
         new = {c: self._draw(model, target, c, n, keep, rng) for c, n in wanted.items() if n > 0}
         return _assemble(X, y, new, table, target, return_real)
 
@@ -235,11 +247,11 @@ class Rebalancer(BaseOverSampler):
         params = getattr(self.synthesizer, "get_params", lambda deep: {})(deep=False)
         given = params.get("privacy") is not None
         private = self.privacy is not None or given
-        if private and (self.filter is not None or self.min_distance is not None):
+        if private and (self.filter not in ("auto", None) or self.min_distance is not None):
             raise InvalidParameterError(
                 "filter and min_distance read the real rows outside the DP mechanism, so they "
-                "are refused with privacy: leave them at None (the DP model's rows are used "
-                "as drawn)."
+                "are refused with privacy: leave them at their defaults (the DP model's rows "
+                "are used as drawn)."
             )
         if private and self.fit_on == "minority" and not isinstance(self.sampling_strategy, dict):
             raise InvalidParameterError(
@@ -247,6 +259,12 @@ class Rebalancer(BaseOverSampler):
                 "sampling_strategy: choosing them from the real counts is not private."
             )
         return private
+
+    def _resolve(self, private: bool, return_real: bool) -> None:
+        """``fit_on_`` and ``filter_``: the "auto" options as this fit uses them."""
+        minority = return_real and not private  # all classes are drawn otherwise
+        self.fit_on_ = ("minority" if minority else "all") if self.fit_on == "auto" else self.fit_on
+        self.filter_ = (None if private else "classifier") if self.filter == "auto" else self.filter
 
     def _returns_real(self, private: bool) -> bool:
         return_real = (not private) if self.return_real is None else bool(self.return_real)
@@ -272,7 +290,7 @@ class Rebalancer(BaseOverSampler):
         if self.random_state is not None and "random_state" in model.get_params(deep=False):
             model.set_params(random_state=derive_seed(rng) % 2**32)
         rows = np.ones(len(y), dtype=bool)
-        if self.fit_on == "minority":
+        if self.fit_on_ == "minority":
             rows = np.isin(y, [c for c, n in self.sampling_strategy_.items() if n > 0])
         self.synthesizer_ = model.fit(table.loc[rows].reset_index(drop=True))
         self.privacy_spent_ = getattr(model, "privacy_spent_", None) if private else None
@@ -280,23 +298,65 @@ class Rebalancer(BaseOverSampler):
 
     def _draw(self, model, target, label, n: int, keep, rng) -> pd.DataFrame:
         """Exactly ``n`` rows of class ``label``, redrawing what the filters drop."""
-        parts, kept, drawn = [], 0, 0
+        parts, spare, kept, drawn = [], _Spare(n), 0, 0
         for round_ in range(1, self.max_rounds + 1):
-            ask = n - kept if keep is None else _batch(n - kept, kept, drawn)
+            ask = n - kept if keep is None else _batch(n, n - kept, kept, drawn)
             rows = model.sample(ask, conditions={target: _py(label)}, random_state=derive_seed(rng))
             drawn += len(rows)
             if keep is not None:
-                rows = rows.loc[keep(rows, label)]
+                passed, eligible, score = keep(rows, label)
+                spare.add(rows, eligible & ~passed, score)
+                rows = rows.loc[passed]
             parts.append(rows)
             kept += len(rows)
             if kept >= n:
                 self.draws_[label] = _draw_stats(drawn, n, round_)
                 return pd.concat(parts, ignore_index=True).iloc[:n]
-        raise DataValidationError(
-            f"Class {label!r}: the filters kept {kept} of {drawn} generated rows in "
-            f"{self.max_rounds} rounds, fewer than the {n} asked for. Lower filter_confidence or "
-            "min_distance, raise max_rounds, or train the synthesizer longer."
+        return self._top_up(label, parts, spare, n, kept, drawn)
+
+    def _top_up(self, label, parts, spare: _Spare, n: int, kept: int, drawn: int) -> pd.DataFrame:
+        """After the last round: the best-scored rows the filter rejected fill what is missing
+        (with a warning); the distance floor is never relaxed, so without them this fails."""
+        best = spare.best(n - kept)
+        if best is None:
+            raise DataValidationError(
+                f"Class {label!r}: the filters kept {kept} of {drawn} generated rows in "
+                f"{self.max_rounds} rounds, fewer than the {n} asked for. Lower "
+                "filter_confidence or min_distance, raise max_rounds, or train the synthesizer "
+                "longer."
+            )
+        warnings.warn(
+            f"Class {label!r}: the filter passed {kept} of {drawn} generated rows in "
+            f"{self.max_rounds} rounds; the other {n - kept} of the {n} asked for are the "
+            "rejected rows it scored best. Lower filter_confidence, raise max_rounds, or train "
+            "the synthesizer longer.",
+            UserWarning,
+            stacklevel=5,
         )
+        self.draws_[label] = {**_draw_stats(drawn, n, self.max_rounds), "topped_up": n - kept}
+        return pd.concat([*parts, best], ignore_index=True)
+
+
+class _Spare:
+    """The best-scored rows a soft filter rejected (at most ``size``), to top up from."""
+
+    def __init__(self, size: int):
+        self.size, self.rows, self.scores = size, None, None
+
+    def add(self, rows: pd.DataFrame, mask: np.ndarray, score: np.ndarray | None) -> None:
+        if score is None or not mask.any():
+            return
+        rows, score = rows.loc[mask], np.asarray(score)[mask]
+        if self.rows is not None:
+            rows = pd.concat([self.rows, rows], ignore_index=True)
+            score = np.concatenate([self.scores, score])
+        order = np.argsort(-score, kind="stable")[: self.size]
+        self.rows, self.scores = rows.iloc[order].reset_index(drop=True), score[order]
+
+    def best(self, count: int) -> pd.DataFrame | None:
+        if self.rows is None or len(self.rows) < count:
+            return None
+        return self.rows.iloc[:count]
 
 
 def rebalance(
@@ -457,10 +517,11 @@ def _py(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _batch(missing: int, kept: int, drawn: int) -> int:
-    """Rows to draw in the next filtered round (see ``_MIN_BATCH``)."""
+def _batch(n: int, missing: int, kept: int, drawn: int) -> int:
+    """Rows to draw in the next filtered round of a class asked ``n`` rows (see ``_MIN_BATCH``)."""
     rate = 1.0 if drawn == 0 else max(kept / drawn, 1e-3)
-    return int(np.clip(math.ceil(1.2 * missing / rate), _MIN_BATCH, _MAX_BATCH))
+    wanted = math.ceil(1.2 * missing / rate)
+    return int(max(_MIN_BATCH, min(wanted, _MAX_FACTOR * n)))
 
 
 def _draw_stats(drawn: int, kept: int, rounds: int) -> dict:
@@ -468,23 +529,31 @@ def _draw_stats(drawn: int, kept: int, rounds: int) -> dict:
 
 
 def _row_filter(sampler: Rebalancer, table: pd.DataFrame, target: str, model) -> Callable | None:
-    """The filters as one function ``(rows, label) -> boolean mask``, or None without any."""
-    checks = []
-    if sampler.filter == "classifier":
-        from synthgan.augmentation._filters import classifier_filter
+    """The filters as one function ``(rows, label) -> (keep, eligible, score)``, or None.
 
-        checks.append(classifier_filter(table, target, sampler.filter_confidence, sampler))
-    elif sampler.filter == "realism":
-        from synthgan.augmentation._filters import realism_filter
+    ``keep``: every filter passes; ``eligible``: the hard limit (the distance floor) passes;
+    ``score``: the soft filter's ranking (None without one), used to top up after the last
+    round from the eligible rows it rejected.
+    """
+    from synthgan.augmentation import _filters
 
-        checks.append(realism_filter(table, target, sampler.filter_confidence, sampler, model))
+    soft = None
+    if sampler.filter_ == "classifier":
+        soft = _filters.classifier_filter(table, target, sampler.filter_confidence, sampler)
+    elif sampler.filter_ == "realism":
+        soft = _filters.realism_filter(table, target, sampler.filter_confidence, sampler, model)
+    hard = None
     if sampler.min_distance is not None:
-        from synthgan.augmentation._filters import distance_filter
-
-        checks.append(distance_filter(table, target, sampler.min_distance))
-    if not checks:
+        hard = _filters.distance_filter(table, target, sampler.min_distance)
+    if soft is None and hard is None:
         return None
-    return lambda rows, label: np.logical_and.reduce([check(rows, label) for check in checks])
+
+    def check(rows: pd.DataFrame, label):
+        eligible = np.ones(len(rows), dtype=bool) if hard is None else hard(rows, label)[0]
+        passed, score = (eligible, None) if soft is None else soft(rows, label)
+        return passed & eligible, eligible, score
+
+    return check
 
 
 def _assemble(X, y, new: Mapping, table: pd.DataFrame, target: str, return_real: bool):

@@ -44,7 +44,11 @@ def imbalanced(mixed_frame):
 
 # imbalanced-learn's own checks of a sampler, on its own data (numbers, pandas, lists, ...):
 # parametrize_with_checks' cases, listed (it passes pytest a generator, which pytest deprecates).
-CHECKS = list(estimator_checks_generator(Rebalancer(fast(), random_state=0), mark="xfail"))
+# The checks test the sampler's contract (types, shapes, strategies), which the filter does not
+# change: they run without it (it costs a classifier fit per check; its tests are below).
+CHECKS = list(
+    estimator_checks_generator(Rebalancer(fast(), filter=None, random_state=0), mark="xfail")
+)
 
 
 @pytest.mark.parametrize(
@@ -148,13 +152,14 @@ def test_the_filters_drop_what_they_should():
     table["t"] = ["neg"] * 100 + ["pos"] * 100
     keep = classifier_filter(table, "t", 0.9, Rebalancer(random_state=0))
     rows = pd.DataFrame({"x": [-3.0, 3.0]})
-    assert keep(rows, "neg").tolist() == [True, False]  # x=3 is confidently "pos"
+    passed, score = keep(rows, "neg")
+    assert passed.tolist() == [True, False] and score[0] > 0.9 > score[1]  # x=3 is "pos"
     far = distance_filter(table, "t", 0.05)
     copies = pd.DataFrame({"x": [table.x[0], -10.0]})
-    assert far(copies, "neg").tolist() == [False, True]  # an exact copy is dropped
+    assert far(copies, "neg")[0].tolist() == [False, True]  # an exact copy is dropped
     auto = distance_filter(table, "t", "auto")  # the 5th percentile of real-to-real spacing
     near = pd.DataFrame({"x": [table.x[0] + 1e-9, table.x[0] + 0.5]})
-    assert auto(near, "neg").tolist() == [False, True]
+    assert auto(near, "neg")[0].tolist() == [False, True]
 
 
 def test_the_realism_filter_drops_rows_a_detector_tells_from_the_real_ones():
@@ -167,12 +172,8 @@ def test_the_realism_filter_drops_rows_a_detector_tells_from_the_real_ones():
             return pd.DataFrame({"x": np.random.default_rng(random_state).normal(6, 1, n)})
 
     keep = realism_filter(table, "t", 0.9, Rebalancer(random_state=0), Drifted())
-    assert keep(pd.DataFrame({"x": [0.1, -0.5, 6.0, 7.0]}), "a").tolist() == [
-        True,
-        True,
-        False,
-        False,
-    ]
+    passed, score = keep(pd.DataFrame({"x": [0.1, -0.5, 6.0, 7.0]}), "a")
+    assert passed.tolist() == [True, True, False, False] and score[0] > score[2]
 
 
 def test_filtered_draws_still_meet_the_counts(imbalanced):
@@ -183,6 +184,15 @@ def test_filtered_draws_still_meet_the_counts(imbalanced):
     assert y_res.value_counts()["c"] == 90
     stats = sampler.draws_["c"]
     assert stats["kept"] == 90 - (y == "c").sum() and stats["generated"] >= stats["kept"]
+
+
+def test_a_strict_filter_tops_up_from_its_best_rejected_rows_with_a_warning(imbalanced):
+    X, y = imbalanced
+    sampler = Rebalancer(fast(), {"c": 90}, filter="classifier", filter_confidence=0.01,
+                         max_rounds=1, random_state=0)  # fmt: skip
+    with pytest.warns(UserWarning, match=r"Class 'c': the filter passed \d+ of \d+"):
+        _, y_res = sampler.fit_resample(X, y)
+    assert y_res.value_counts()["c"] == 90 and sampler.draws_["c"]["topped_up"] > 0
 
 
 def test_an_impossible_filter_fails_saying_how_many_rows_it_kept(imbalanced):
@@ -249,7 +259,9 @@ def test_bad_options_and_synthesizers_are_named(imbalanced):
         Rebalancer(DCGANSynthesizer()).fit_resample(X, y)
     with pytest.raises(InvalidParameterError, match="fit_on must be one of"):
         Rebalancer(fast(), fit_on="some").fit_resample(X, y)
-    with pytest.raises(InvalidParameterError, match=r"filter must be one of \[None, 'classifier'"):
+    with pytest.raises(
+        InvalidParameterError, match=r"filter must be one of \['auto', None, 'classifier'"
+    ):
         Rebalancer(fast(), filter="critic").fit_resample(X, y)
     with pytest.raises(InvalidParameterError, match="min_distance must be a number"):
         Rebalancer(fast(), min_distance="far").fit_resample(X, y)
