@@ -13,12 +13,13 @@ Methods, on the same splits:
 * ``random``: imbalanced-learn's ``RandomOverSampler``;
 * ``smote``: ``SMOTENC`` (``SMOTE`` for all-numeric tables, ``SMOTEN`` for all-categorical),
   on the features with missing values imputed (median; a "missing" category);
-* ``synthgan``: ``Rebalancer`` defaults (CTGAN on all rows, no filter);
-  ``synthgan_minority``: ``fit_on="minority"``; ``synthgan_filter``: ``filter="classifier"``;
-  ``synthgan_minority_filter``: both; ``synthgan_realism``: ``filter="realism"``;
-  ``synthgan_floor``: ``min_distance="auto"``; ``synthgan_minority_strict``: ``fit_on="minority",
-  filter="classifier", filter_confidence=0.5`` (keep only rows the classifier gives to their
-  class);
+* ``synthgan``: ``Rebalancer(fit_on="all", filter=None)``, CTGAN's rows as drawn;
+  ``synthgan_minority``: ``fit_on="minority"``; ``synthgan_filter``: ``filter="classifier",
+  filter_confidence=0.9``; ``synthgan_minority_filter``: both; ``synthgan_realism``:
+  ``filter="realism"``;
+  ``synthgan_floor``: ``min_distance="auto"``; ``synthgan_minority_strict``: ``Rebalancer()``'s
+  defaults, chosen from these figures (``fit_on="minority", filter="classifier",
+  filter_confidence=0.5``: keep the rows the classifier gives to their own class);
 * ``ctgan``: the ``ctgan`` 0.12.1 package (``bench`` extra) through its own conditional
   sampling (``sample(n, condition_column, condition_value)``), rows of other classes rejected
   until the count is met: what SDV users do today.
@@ -196,18 +197,19 @@ def resample(method: str, X, y, seed: int, epochs: int):
         return resample_smote(X, y, seed)
     if method == "ctgan":
         return resample_ctgan(X, y, seed, epochs)
+    plain = {"fit_on": "all", "filter": None}  # CTGAN's rows as drawn
     options = {
-        "synthgan": {},
-        "synthgan_minority": {"fit_on": "minority"},
-        "synthgan_filter": {"filter": "classifier"},
-        "synthgan_minority_filter": {"fit_on": "minority", "filter": "classifier"},
-        "synthgan_realism": {"filter": "realism"},
-        "synthgan_floor": {"min_distance": "auto"},
-        "synthgan_minority_strict": {
+        "synthgan": plain,
+        "synthgan_minority": {"fit_on": "minority", "filter": None},
+        "synthgan_filter": {"fit_on": "all", "filter": "classifier", "filter_confidence": 0.9},
+        "synthgan_minority_filter": {
             "fit_on": "minority",
             "filter": "classifier",
-            "filter_confidence": 0.5,
+            "filter_confidence": 0.9,
         },
+        "synthgan_realism": {"fit_on": "all", "filter": "realism", "filter_confidence": 0.9},
+        "synthgan_floor": {**plain, "min_distance": "auto"},
+        "synthgan_minority_strict": {},  # the library's defaults (what Rebalancer() does)
     }[method]
     return resample_synthgan(X, y, seed, epochs, **options)
 
