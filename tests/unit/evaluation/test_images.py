@@ -283,6 +283,20 @@ def tiny():
     return real, real_y, fake, fake_y, holdout, holdout_y
 
 
+def test_a_trained_classifier_is_remembered_not_retrained(few_steps):
+    import torch
+
+    from synthgan.evaluation import _image_features as features
+
+    images, labels = _stripes(40, 0)
+    x = torch.as_tensor(images, dtype=torch.float32).unsqueeze(1)  # (40, 1, 8, 8)
+    options = {"epochs": 1, "seed": 0, "device": "cpu"}
+    first = features.train_classifier(x, labels, 2, **options)
+    assert features.train_classifier(x, labels, 2, **options) is first  # the same inputs
+    assert features.train_classifier(x, labels, 2, **{**options, "seed": 1}) is not first
+    assert features.train_classifier(x.flip(0), labels, 2, **options) is not first
+
+
 def test_small_training_sets_get_the_minimum_of_400_steps():
     from synthgan.evaluation._image_features import epochs_run
 
@@ -309,7 +323,13 @@ def test_full_call_is_json_ready_and_reproducible(tiny, few_steps):
     assert torch.equal(torch.get_rng_state(), torch_state)  # global RNGs untouched
     assert np.random.get_state()[1].tolist() == numpy_state[1].tolist()  # noqa: NPY002
     json.dumps(scores, allow_nan=False)
-    assert scores == image_scores(real, fake, real_y, fake_y, holdout, holdout_y, **options)
+    from synthgan.evaluation import _image_features
+
+    again = image_scores(real, fake, real_y, fake_y, holdout, holdout_y, **options)
+    _image_features._TRAINED.clear()  # trained afresh: reproducible, not only remembered
+    assert (
+        scores == again == image_scores(real, fake, real_y, fake_y, holdout, holdout_y, **options)
+    )
     assert scores["feature_extractor"]["name"] == "classifier"
     assert scores["feature_extractor"]["feature_dim"] == 128
     # 80 images are 2 batches an epoch: 8 epochs reach the (patched) minimum of 16 steps.
