@@ -64,7 +64,12 @@ from sklearn.metrics import (
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.pipeline import make_pipeline
 
-from synthgan.evaluation._prep import as_model_frame, feature_preprocessor, split_numeric
+from synthgan.evaluation._prep import (
+    as_model_frame,
+    feature_preprocessor,
+    is_numeric_feature,
+    split_numeric,
+)
 
 TABLES_DIR = _common.DATA_DIR / "tables"
 # file stem -> target column (../shared/data/tables/README.md); Adult variants are built here.
@@ -156,7 +161,7 @@ def resample_ctgan(X, y, seed, epochs):
 
     torch.manual_seed(seed)
     table = X.assign(**{"__y__": y.to_numpy()})
-    discrete = [c for c in table.columns if not _common_numeric(table[c])] + ["__y__"]
+    discrete = [c for c in table.columns if not is_numeric_feature(table[c])] + ["__y__"]
     model = CTGAN(epochs=epochs, verbose=False)
     model.fit(table, discrete_columns=sorted(set(discrete)))
     counts, parts = y.value_counts(), [table]
@@ -180,10 +185,6 @@ def _ctgan_rows(model, label, need: int, max_rounds: int = 100) -> pd.DataFrame:
     if len(rows) < need:
         raise RuntimeError(f"ctgan gave {len(rows)} rows of class {label!r} in {drawn} draws")
     return rows.iloc[:need]
-
-
-def _common_numeric(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
 def resample(method: str, X, y, seed: int, epochs: int):

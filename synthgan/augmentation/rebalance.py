@@ -412,20 +412,21 @@ def check_classes(y, name: str) -> None:
     with a single class. The messages name ``name`` and say what to do."""
     if y is None:
         raise DataValidationError(f"{name} is None; pass the class of every row.")
-    values = pd.Series(np.asarray(y, dtype=object).ravel() if np.ndim(y) < 2 else [0, 1])
+    if np.ndim(y) >= 2:
+        return  # a one-vs-all indicator matrix (or worse): imbalanced-learn checks it
+    values = pd.Series(np.asarray(y, dtype=object))
     missing = int(values.isna().sum())
     if missing:
         raise DataValidationError(
             f"{name} has {missing} missing value(s); every row needs a class to be rebalanced: "
             "drop those rows or fill them with a class of their own."
         )
-    kind = type_of_target(y)
-    if kind in ("continuous", "continuous-multioutput"):
+    if type_of_target(y) == "continuous":
         raise DataValidationError(
             f"{name} looks continuous ({values.nunique()} distinct float values); rebalancing is "
             "for classification: bin it into classes first (e.g. pandas.cut)."
         )
-    if kind != "multilabel-indicator" and values.nunique() < 2:
+    if values.nunique() < 2:
         raise DataValidationError(
             f"{name} has a single class ({values.iloc[0]!r}); there is nothing to rebalance."
         )
