@@ -299,7 +299,11 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
     sample.add_argument("model", help="model file written by 'synthgan fit'")
     sample.add_argument("-n", "--rows", type=int, required=True, help="number of rows")
     sample.add_argument(
-        "-o", "--output", required=True, help="table to write; format from the extension"
+        "-o",
+        "--output",
+        required=True,
+        help="table file to write (format from the extension: .parquet, .csv, .csv.gz, .tsv), "
+        "or a directory name without one: a Parquet dataset of several files",
     )
     sample.add_argument(
         "--condition",
@@ -316,8 +320,36 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         help="keep to rows where this column is missing; repeatable",
     )
     sample.add_argument("--seed", type=int, help="random seed (same model and seed, same rows)")
-    sample.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _add_stream_options(sample, "rows")
+    sample.add_argument(
+        "--partition-by",
+        metavar="COLUMN",
+        help="directory output: one sub-directory per value of this discrete column (Hive)",
+    )
+    sample.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output file, or a directory an earlier 'sample' wrote",
+    )
     sample.set_defaults(handler=_run_sample)
+
+
+def _add_stream_options(parser: argparse.ArgumentParser, unit: str) -> None:
+    """--workers, --chunk-rows and --quiet of the streaming 'sample' commands."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help=f"processes generating {unit} in parallel (default 1); same seed, same {unit}",
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        metavar="N",
+        help=f"{unit} generated and written at a time (memory is bounded by it, not by -n)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def _add_evaluate(commands: argparse._SubParsersAction) -> None:
@@ -449,7 +481,8 @@ def _add_sample_images(commands: argparse._SubParsersAction) -> None:
         "-o",
         "--output",
         required=True,
-        help="out.npz, a new folder for PNG files, or grid.png / grid.jpg for one grid image",
+        help="out.npz, a new folder for PNG files (or .npz shards with --shards), or "
+        "grid.png / grid.jpg for one grid image",
     )
     sample.add_argument(
         "--label",
@@ -461,6 +494,12 @@ def _add_sample_images(commands: argparse._SubParsersAction) -> None:
         "--nrow", type=int, metavar="N", help="grid output: images per row (default: square)"
     )
     sample.add_argument("--seed", type=int, help="random seed (same model and seed, same images)")
+    sample.add_argument(
+        "--shards",
+        action="store_true",
+        help="folder output: compressed .npz shards of --chunk-rows images instead of PNG files",
+    )
+    _add_stream_options(sample, "images")
     sample.add_argument("--overwrite", action="store_true", help="replace an existing output")
     sample.set_defaults(handler=_run_sample_images)
 
@@ -600,6 +639,10 @@ def _run_sample(args: argparse.Namespace) -> None:
         conditions=workflows.parse_conditions(args.condition, args.condition_missing),
         random_state=args.seed,
         overwrite=args.overwrite,
+        workers=args.workers,
+        chunk_rows=args.chunk_rows,
+        partition_by=args.partition_by,
+        progress=False if args.quiet else None,
     )
     print(f"{args.rows} rows written to {path}")
 
@@ -670,6 +713,10 @@ def _run_sample_images(args: argparse.Namespace) -> None:
         random_state=args.seed,
         overwrite=args.overwrite,
         nrow=args.nrow,
+        shards=args.shards,
+        workers=args.workers,
+        chunk_images=args.chunk_rows,
+        progress=False if args.quiet else None,
     )
     print(f"{args.images} images written to {path}")
 

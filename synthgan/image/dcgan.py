@@ -35,6 +35,7 @@ from synthgan.image.networks import (
     ImageNetworkConfig,
     check_size,
 )
+from synthgan.image.sample_stream import StreamedImageSampling
 from synthgan.image.steps import ImageGANSteps, ImageStepOptions, smoothed_loss
 from synthgan.privacy.config import PrivacyConfig
 
@@ -56,7 +57,7 @@ _MONITOR_IMAGES = 64  # real images per class kept as the diversity reference
 
 
 @register_model_kind
-class DCGANSynthesizer(BaseSynthesizer):
+class DCGANSynthesizer(StreamedImageSampling, BaseSynthesizer):
     """Deep convolutional GAN for images (Radford et al. 2016).
 
     The generator turns a latent vector into an image with transposed convolutions, BatchNorm

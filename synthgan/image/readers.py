@@ -28,6 +28,7 @@ from synthgan.exceptions import DataValidationError
 from synthgan.image.dataset import ImageData
 from synthgan.image.labels import code_labels, shorten
 from synthgan.io.images import RANGE_TOLERANCE, ImageSet, as_numpy, detect_layout, detect_scale
+from synthgan.io.streams import STREAM_FILES
 
 __all__ = ["IMAGE_EXTENSIONS", "MAX_SIDE", "read_images"]
 
@@ -73,7 +74,8 @@ def read_images(
           .tiff .webp, any case; the rest is an error), either flat
           (unlabelled; images in file-name order) or in torchvision's ``ImageFolder`` layout:
           one sub-folder per class, the sub-folder name being the class (a string), images
-          anywhere below it. Names starting with ``"."`` are ignored;
+          anywhere below it. Names starting with ``"."`` are ignored, and so are the
+          ``_synthgan.json`` and ``_SUCCESS`` files of a ``sample_to`` folder;
         * the path of a ``.npz`` file with the images under ``images``, ``x_train`` or ``x``
           and optional labels under ``labels``, ``y_train`` or ``y`` (read without pickle).
     labels : sequence or Tensor, optional
@@ -448,7 +450,7 @@ def _folder_items(files: list[Path], labels: list, unreadable: list[Path]) -> It
 
 def _list_folder(root: Path, where: str) -> tuple[list[Path], list[str] | None]:
     """Image files in read order and, for the class-folder layout, their class names."""
-    entries = sorted(path for path in root.iterdir() if not path.name.startswith("."))
+    entries = sorted(path for path in root.iterdir() if not _skipped(path.name))
     folders = [path for path in entries if path.is_dir()]
     loose = [path for path in entries if not path.is_dir()]
     if folders and loose:
@@ -475,6 +477,11 @@ def _list_folder(root: Path, where: str) -> tuple[list[Path], list[str] | None]:
     if others:
         _raise_not_images(others, where, f"extensions other than {' '.join(IMAGE_EXTENSIONS)}")
     return files, labels
+
+
+def _skipped(name: str) -> bool:
+    """Hidden names, and the manifest and marker of a ``sample_to`` folder."""
+    return name.startswith(".") or name in STREAM_FILES
 
 
 def _walk(folder: Path) -> list[Path]:

@@ -135,11 +135,11 @@ def _png_names(n: int, values: np.ndarray | None) -> list[Path]:
     files = [f"{i:0{width}d}.png" for i in range(n)]
     if values is None:
         return [Path(file) for file in files]
-    folders = _class_folders(np.unique(values).tolist())
+    folders = class_folders(np.unique(values).tolist())
     return [Path(folders[value]) / file for value, file in zip(values.tolist(), files, strict=True)]
 
 
-def _class_folders(classes: list) -> dict:
+def class_folders(classes: list) -> dict:
     """A file-system-safe folder name per class; names equal up to case are refused."""
     folders = {}
     for value in classes:

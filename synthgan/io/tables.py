@@ -297,17 +297,42 @@ def _normalise_csv_types(table: pa.Table) -> pa.Table:
 
 
 def _write_csv(table: pa.Table, path: Path, table_format: _TableFormat) -> None:
+    table = csv_columns(table, coarsen_timestamps=True)
+    options = pacsv.WriteOptions(delimiter=table_format.delimiter or ",")
+    with pa.output_stream(str(path), compression=table_format.compression) as sink:
+        pacsv.write_csv(table, sink, options)
+
+
+def csv_columns(table: pa.Table, *, coarsen_timestamps: bool) -> pa.Table:
+    """``table`` as it is written to CSV: categories as their values, floats with a decimal
+    point, and (``coarsen_timestamps``) dates as dates and whole seconds without a fraction."""
     for index, field in enumerate(table.schema):
         column = table.column(index)
         if pa.types.is_dictionary(field.type):  # categories are written as their values
             table = table.set_column(index, field.name, column.cast(field.type.value_type))
         elif pa.types.is_floating(field.type):
             table = table.set_column(index, field.name, _format_floats(column))
-        elif pa.types.is_timestamp(field.type) and field.type.tz is None:
+        elif coarsen_timestamps and pa.types.is_timestamp(field.type) and field.type.tz is None:
             table = table.set_column(index, field.name, _coarsest_timestamps(column))
-    options = pacsv.WriteOptions(delimiter=table_format.delimiter or ",")
-    with pa.output_stream(str(path), compression=table_format.compression) as sink:
-        pacsv.write_csv(table, sink, options)
+    return table
+
+
+def has_table_extension(path: StrPath) -> bool:
+    """Whether ``path``'s name ends in a table extension (:data:`SUPPORTED_EXTENSIONS`)."""
+    name = Path(path).name.lower()
+    return any(name.endswith(ext) and name != ext for ext in SUPPORTED_EXTENSIONS)
+
+
+def table_format_of(path: StrPath, format: str | None = None) -> _TableFormat:
+    """The format a table path names (see :func:`read_table`); raises for an unknown one."""
+    return _resolve_format(Path(path), format)
+
+
+def frame_to_arrow(df: pd.DataFrame, path: StrPath) -> pa.Table:
+    """``df`` as the Arrow table :func:`write_table` writes to Parquet (pandas and category
+    metadata included); ``path`` is only named in errors."""
+    check_unique_columns(list(df.columns), Path(path))
+    return _with_category_metadata(_to_arrow(df, Path(path)), df)
 
 
 def _coarsest_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -26,6 +26,7 @@ from synthgan.tabular.networks import (
     TabularNetworkConfig,
     fold_generator,
 )
+from synthgan.tabular.sample_stream import StreamedTableSampling
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.steps import StepOptions, TabularGANSteps, one_hot_conditions
 from synthgan.tabular.transformer import TableTransformer
@@ -49,7 +50,7 @@ _PRIVACY_NOTES = (
 
 
 @register_model_kind
-class CTGANSynthesizer(BaseSynthesizer):
+class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
     """Conditional tabular GAN (CTGAN) with mode-specific normalisation and PacGAN.
 
     The hyperparameters (networks, learning rates, batch size, ``pac``, ``tau``, penalty

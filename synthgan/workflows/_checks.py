@@ -12,7 +12,7 @@ from pathlib import Path
 
 from synthgan.exceptions import DataValidationError
 from synthgan.io.atomic import StrPath, check_destination
-from synthgan.io.tables import SUPPORTED_EXTENSIONS
+from synthgan.io.tables import SUPPORTED_EXTENSIONS, has_table_extension
 
 __all__ = [
     "MODEL_EXTENSION",
@@ -48,8 +48,7 @@ def check_model_output(path: StrPath, *, overwrite: bool, inputs: Iterable[Path]
 
 def check_table_extension(path: Path) -> None:
     """Refuse a table name whose extension names no format :func:`synthgan.io.write_table` has."""
-    name = path.name.lower()
-    if not any(name.endswith(ext) and name != ext for ext in SUPPORTED_EXTENSIONS):
+    if not has_table_extension(path):
         raise DataValidationError(
             f"Cannot tell the table format of {str(path)!r} from its extension; use one of "
             f"{', '.join(SUPPORTED_EXTENSIONS)} (e.g. synthetic.parquet or synthetic.csv)."

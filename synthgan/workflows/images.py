@@ -12,7 +12,7 @@ import torch
 
 from synthgan.base import load
 from synthgan.exceptions import DataValidationError
-from synthgan.io.atomic import StrPath, check_directory_destination
+from synthgan.io.atomic import StrPath
 from synthgan.workflows._checks import check_device, check_model_output, check_output, set_threads
 
 __all__ = ["GRID_EXTENSIONS", "fit_images", "sample_images"]
@@ -100,6 +100,10 @@ def sample_images(
     random_state: int | None = None,
     overwrite: bool = False,
     nrow: int | None = None,
+    shards: bool = False,
+    workers: int = 1,
+    chunk_images: int | None = None,
+    progress: bool | None = None,
 ) -> Path:
     """Generate ``n`` images from an image model file into a ``.npz`` file, a PNG folder or
     one grid image.
@@ -126,6 +130,11 @@ def sample_images(
         Replace an existing output.
     nrow : int, optional
         Grid output only: images per row (default: a square grid, ``ceil(sqrt(n))``).
+    shards : bool, default=False
+        Folder output: ``.npz`` shards of ``chunk_images`` images instead of PNG files.
+    workers, chunk_images, progress
+        Folder output, which is streamed by the model's ``sample_to`` (bounded memory, a
+        manifest, atomic completion): processes, images per chunk, progress bar.
 
     Returns
     -------
@@ -137,9 +146,16 @@ def sample_images(
     output = Path(output_path)
     form = _image_output_form(output)
     if form == "folder":
-        check_directory_destination(output, overwrite=overwrite)
-    else:
-        check_output(output, overwrite=overwrite, inputs=[Path(model_path)])
+        model = _image_model(load(model_path), model_path, labels)
+        sizes = {} if chunk_images is None else {"chunk_images": chunk_images}
+        return model.sample_to(
+            output, n, labels=_wanted_classes(model, n, labels) or None, random_state=random_state,
+            format="npz" if shards else "png", workers=workers, overwrite=overwrite,
+            progress=progress, **sizes,
+        )  # fmt: skip
+    if shards:
+        raise DataValidationError("--shards needs a folder output (a name without extension).")
+    check_output(output, overwrite=overwrite, inputs=[Path(model_path)])
     images, values = _generate_images(load(model_path), model_path, n, labels, random_state)
     if form != "grid":
         return write_images(output, images, labels=values, overwrite=overwrite)
@@ -165,9 +181,8 @@ def _image_output_form(path: Path) -> str:
     )
 
 
-def _generate_images(model, model_path, n, labels, random_state):
-    """``(images, labels)``: uint8 ``(n, H, W, C)`` and the class of each (None when
-    unconditional)."""
+def _image_model(model, model_path, labels):
+    """``model``, once it is known to be an image model that can honour ``labels``."""
     from synthgan.image import ConditionalGANSynthesizer, DCGANSynthesizer
 
     if not isinstance(model, DCGANSynthesizer):
@@ -175,14 +190,28 @@ def _generate_images(model, model_path, n, labels, random_state):
             f"{model_path!s} holds a {type(model).__name__}, not an image model; use "
             "'synthgan sample' for tables."
         )
+    if labels and not isinstance(model, ConditionalGANSynthesizer):
+        raise DataValidationError(
+            f"{model_path!s} holds an unconditional DCGAN: it cannot sample by class. Fit "
+            "with --conditional to choose classes."
+        )
+    return model
+
+
+def _wanted_classes(model, n: int, labels) -> dict[Any, int]:
+    """``{class: count}`` for the classes named in ``labels`` (``n`` split evenly)."""
+    return _split_evenly(n, [_match_class(model.classes_, label) for label in labels or []])
+
+
+def _generate_images(model, model_path, n, labels, random_state):
+    """``(images, labels)``: uint8 ``(n, H, W, C)`` and the class of each (None when
+    unconditional)."""
+    from synthgan.image import ConditionalGANSynthesizer
+
+    model = _image_model(model, model_path, labels)
     if not isinstance(model, ConditionalGANSynthesizer):
-        if labels:
-            raise DataValidationError(
-                f"{model_path!s} holds an unconditional DCGAN: it cannot sample by class. Fit "
-                "with --conditional to choose classes."
-            )
         return model.sample(n, random_state=random_state), None
-    wanted = _split_evenly(n, [_match_class(model.classes_, label) for label in labels or []])
+    wanted = _wanted_classes(model, n, labels)
     images, values = model.sample_with_labels(
         None if wanted else n, labels=wanted or None, random_state=random_state
     )

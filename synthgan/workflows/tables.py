@@ -9,7 +9,7 @@ from typing import Any
 from synthgan.base import BaseSynthesizer, load
 from synthgan.exceptions import DataValidationError
 from synthgan.io.atomic import StrPath
-from synthgan.io.tables import read_table, write_table
+from synthgan.io.tables import has_table_extension, read_table
 from synthgan.tabular import CTGANSynthesizer
 from synthgan.workflows._checks import (
     check_device,
@@ -117,8 +117,15 @@ def sample_table(
     conditions: Mapping[str, Any] | None = None,
     random_state: int | None = None,
     overwrite: bool = False,
+    workers: int = 1,
+    chunk_rows: int | None = None,
+    partition_by: str | None = None,
+    progress: bool | None = None,
 ) -> Path:
-    """Load a model file, generate ``n`` rows and write them to CSV or Parquet.
+    """Load a model file, generate ``n`` rows and stream them to CSV or Parquet.
+
+    The rows go through the model's ``sample_to`` (:mod:`synthgan.io.streams`): memory stays
+    bounded whatever ``n``, and the output appears under its name only once complete.
 
     Parameters
     ----------
@@ -127,7 +134,9 @@ def sample_table(
         never runs code from the file).
     output_path : str or PathLike
         The table to write; the format follows the extension (``.parquet`` keeps the training
-        dtypes exactly, ``.csv`` does not carry types). It may never be the model file.
+        dtypes exactly, ``.csv`` does not carry types). A name without a table extension is a
+        directory, written as a Parquet dataset (several files, a manifest and ``_SUCCESS``).
+        It may never be the model file.
     n : int
         Number of rows.
     conditions : mapping, optional
@@ -140,7 +149,15 @@ def sample_table(
     random_state : int, optional
         Seed of the sampling; the same model and seed give the same rows.
     overwrite : bool, default=False
-        Replace an existing file at ``output_path``.
+        Replace an existing file at ``output_path``, or a directory written by ``sample_to``.
+    workers : int, default=1
+        Processes generating rows in parallel.
+    chunk_rows : int, optional
+        Rows generated and written at a time (default: ``sample_to``'s).
+    partition_by : str, optional
+        Directory output: Hive-partition the dataset by this discrete column.
+    progress : bool, optional
+        Show a progress bar (default: on a terminal only).
 
     Returns
     -------
@@ -159,14 +176,22 @@ def sample_table(
         A condition names an unknown column or value, the conditions are too rare to meet, the
         output extension is not a table format, or the model file holds an image model.
     """
-    output = check_output(output_path, overwrite=overwrite, inputs=[Path(model_path)])
-    check_table_extension(output)
+    output = Path(output_path)
+    if not output.is_dir():  # never the model file, whatever its name
+        check_output(output, overwrite=True, inputs=[Path(model_path)])
+    if has_table_extension(output):
+        check_output(output, overwrite=overwrite, inputs=[Path(model_path)])
+    elif output.suffix:  # "out.txt": a typo is likelier than a directory named so
+        check_table_extension(output)
     model = load(model_path)
     _check_table_model(model, model_path)
     if conditions:
         conditions = match_categories(model, conditions)
-    frame = model.sample(n, conditions=conditions, random_state=random_state)
-    return write_table(frame, output, overwrite=overwrite, protect=[model_path])
+    sizes = {} if chunk_rows is None else {"chunk_rows": chunk_rows}
+    return model.sample_to(
+        output, n, conditions=conditions, random_state=random_state, workers=workers,
+        partition_by=partition_by, overwrite=overwrite, progress=progress, **sizes,
+    )  # fmt: skip
 
 
 def _check_table_model(model: BaseSynthesizer, model_path: StrPath) -> None:
