@@ -461,6 +461,9 @@ class FitSession:
         ``finished`` marks a fit that ended there (all epochs, the DP budget, or a callback such
         as early stopping): resuming it runs no further epoch. A fit stopped by the time limit is
         not finished: resuming it continues.
+
+        In a distributed fit every rank must call it at the same point (it averages BatchNorm
+        statistics over ranks and gathers every rank's torch RNG state); rank 0 saves it.
         """
         self.world.average_buffers(spec.module for spec in self.networks.values())
         tensors = self._torch_rng_states()

@@ -86,6 +86,14 @@ def test_rank_blocks_partition_the_global_batch():
     np.testing.assert_array_equal(covered, np.arange(40))
 
 
+def test_rank_streams_differ_and_rank_0_keeps_the_fit_seed():
+    from synthgan.core.random import rank_seed
+
+    seeds = [rank_seed(12345, rank) for rank in range(4)]
+    assert seeds[0] == 12345 and len(set(seeds)) == 4
+    assert all(0 <= seed < 2**63 for seed in seeds)
+
+
 def test_privacy_is_refused_in_a_distributed_fit():
     from synthgan.core.distributed import DistributedError, refuse_privacy
 
