@@ -25,6 +25,8 @@ from sklearn.base import BaseEstimator
 
 from synthgan.core.callbacks import Callback, check_max_time
 from synthgan.core.device import check_device, resolve_device
+from synthgan.core.distributed import refuse_privacy
+from synthgan.core.distributed import setup as distributed_setup
 from synthgan.core.params import check_int
 from synthgan.core.precision import resolve_autocast
 from synthgan.core.random import check_random_state
@@ -106,24 +108,31 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
         self._validate_shared()
         self._validate_params()
         checkpoint = self._checkpoint_to_resume(resume)
+        device = resolve_device(self.device)
+        world = distributed_setup(device)  # one process: rank 0 of 1
         rng = check_random_state(self.random_state)
         if checkpoint is not None:
             rng.bit_generator.state = checkpoint.initial_rng
+        # Every rank continues rank 0's stream (random_state=None differs by process).
+        rng.bit_generator.state = world.broadcast_object(rng.bit_generator.state)
         initial_rng = rng.bit_generator.state
         data = read()
         store = self._checkpoint_store(data, checkpoint, initial_rng)
-        device = resolve_device(self.device)
         autocast = resolve_autocast(self.autocast, device)
+        if self.privacy is not None:
+            refuse_privacy(world)  # before any preprocessing
         privacy = self._plan_privacy(data)
         prepared = self._prepare(data, rng, privacy)
         prepared_seconds = time.perf_counter() - start
         plan = self._fit_plan(prepared, privacy)
         plan.steps_per_epoch = self._steps_per_epoch(data)  # the count DP-SGD was planned for
+        plan.batch_size, plan.batch_unit = self._batch_size(data), self._batch_unit()
         session = FitSession(
             plan, device=device, autocast=autocast, rng=rng,
             privacy=privacy, callbacks=callbacks, max_time=self.max_time, verbose=self.verbose,
             checkpoints=store, checkpoint_every=self.checkpoint_every,
             resume=None if checkpoint is None else (checkpoint.state, checkpoint.tensors),
+            distributed=world,
         )  # fmt: skip
         result = session.run()
         learned = self._learned(prepared, result)
@@ -249,6 +258,10 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
 
     def _steps_per_epoch(self, data: Any) -> int:
         return max(1, self._n_records(data) // self._batch_size(data))
+
+    def _batch_unit(self) -> int:
+        """Rows a per-rank batch must be a whole number of (CTGAN: ``pac``); 1 by default."""
+        return 1
 
     def _discriminator_steps(self) -> int:
         """Discriminator (DP-SGD) steps per generator step, as the loop will run them."""

@@ -622,6 +622,8 @@ def _run_fit(args: argparse.Namespace) -> None:
 
 
 def _report_fit(path, *, quiet: bool) -> None:
+    if not workflows.is_main_process():  # torchrun: rank 0 reports
+        return
     summary = workflows.fit_summary(path)
     if not quiet:
         print(f"Model written to {path}")

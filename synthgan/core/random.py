@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-__all__ = ["check_random_state", "derive_seed", "torch_seed_scope"]
+__all__ = ["check_random_state", "derive_seed", "rank_seed", "torch_seed_scope"]
 
 SeedLike = int | np.integer | np.random.Generator | None
 
@@ -41,6 +41,18 @@ def check_random_state(seed: SeedLike) -> np.random.Generator:
 def derive_seed(rng: np.random.Generator) -> int:
     """Draw a 63-bit seed from ``rng`` to seed a torch generator or a child stream."""
     return int(rng.integers(0, 2**63 - 1))
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """A 63-bit seed for ``rank``'s own stream, derived from the fit's ``seed``.
+
+    Rank 0 keeps ``seed`` itself, so a one-process fit is unchanged; other ranks get independent
+    streams (numpy's SeedSequence over ``(seed, rank)``).
+    """
+    if rank == 0:
+        return int(seed)
+    state = np.random.SeedSequence([int(seed), int(rank)]).generate_state(2, np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1]))
 
 
 @contextlib.contextmanager

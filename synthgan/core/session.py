@@ -17,7 +17,11 @@ discriminator and generator steps). The session owns *how* the fit runs:
   accountant, the history) and resuming from one, so that a resumed fit equals, value for value
   on the CPU, one that was never interrupted;
 * the final weights: the averaged copy where there is one, its BatchNorm statistics re-estimated
-  on inputs the step model provides (which read no real record).
+  on inputs the step model provides (which read no real record);
+* data-parallel training on ``torch.distributed`` (:mod:`synthgan.core.distributed`): the
+  trained networks in DistributedDataParallel, each rank stepping its block of the global
+  batch, the epoch's figures and stops agreed by every rank, checkpoints written by rank 0
+  (with every rank's RNG state) and read by all, the final weights rank 0's on every rank.
 
 :class:`~synthgan.core.trainer.GANTrainer` runs the loop itself.
 """
@@ -37,7 +41,13 @@ from torch import Tensor, nn
 
 from synthgan.core.averaging import WeightAverage, recalibrate_batchnorm
 from synthgan.core.callbacks import Callback, TimeLimit
-from synthgan.core.random import derive_seed, torch_seed_scope
+from synthgan.core.distributed import (
+    Distributed,
+    DistributedError,
+    check_batch,
+    refuse_privacy,
+)
+from synthgan.core.random import derive_seed, rank_seed, torch_seed_scope
 from synthgan.core.trainer import GANTrainer, StepModel
 
 __all__ = [
@@ -135,6 +145,8 @@ class FitPlan:
     steps_per_epoch: int = 1  # set by the template fit from the records and the batch size
     n_critic: int = 1
     description: str = "Training"
+    batch_size: int | None = None  # the global batch (set by the template fit)
+    batch_unit: int = 1  # a per-rank batch must be a whole number of these rows (CTGAN's pac)
 
 
 class TrainingContext:
@@ -151,12 +163,20 @@ class TrainingContext:
     autocast : bool
         Whether the networks run in bfloat16 (see :meth:`precision`).
     rng : numpy.random.Generator
-        The fit's numpy stream (checkpointed).
+        The fit's numpy stream (checkpointed); the same on every rank of a distributed fit.
+    world : Distributed
+        This process's rank and the number of ranks (rank 0 of 1 in one process).
+    parallel : dict
+        By network name, the DistributedDataParallel wrapper that training passes go through
+        (empty in one process); see :meth:`trainable`.
     """
 
-    def __init__(self, device: torch.device, autocast: bool, rng: np.random.Generator) -> None:
+    def __init__(self, device: torch.device, autocast: bool, rng: np.random.Generator,
+                 world: Distributed | None = None) -> None:  # fmt: skip
         self.device, self.autocast, self.rng = device, autocast, rng
+        self.world = world or Distributed()
         self.modules: dict[str, nn.Module] = {}
+        self.parallel: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.critics: dict[str, Any] = {}
         self.generators: dict[str, torch.Generator] = {}
@@ -186,6 +206,46 @@ class TrainingContext:
         self.generators[name] = gen
         return gen
 
+    # -- a distributed fit: each rank's block of the global batch --------------------------------
+    def trainable(self, name: str) -> nn.Module:
+        """The network to run *training* passes through: its DistributedDataParallel wrapper in a
+        distributed fit (whose backward averages gradients over ranks), else the network.
+
+        Passes that need no gradient of the network's weights (the discriminator scoring
+        generated rows in the generator step, sampling, BatchNorm calibration) use
+        ``modules[name]``: they must not start a gradient reduction that never completes.
+        """
+        return self.parallel.get(name, self.modules[name])
+
+    def rows(self, n_global: int) -> slice:
+        """This rank's rows of a global batch of ``n_global`` draws (all of them in one
+        process): draw the global batch from the shared stream, keep this block."""
+        return self.world.rows(n_global)
+
+    def batch_generator(self) -> torch.Generator:
+        """The fit's torch stream of batch-defining draws (noise, mixing weights), the same on
+        every rank; created on first use (a step model calls it in its constructor)."""
+        if "batch" not in self.generators:
+            return self.generator("batch")
+        return self.generators["batch"]
+
+    def normal(self, rows: int, dim: int, *, whole: bool = False) -> Tensor:
+        """Standard normal ``(rows, dim)``: this rank's block of ``rows * world_size`` draws
+        from :meth:`batch_generator`, so the ranks' blocks make up the one-process draw.
+
+        ``whole=True``: exactly ``rows`` draws, the same on every rank (for passes every rank
+        makes alike, such as a diversity check), so the stream advances as in one process.
+        """
+        total = rows if whole else rows * self.world.world_size
+        draw = torch.randn(total, dim, device=self.device, generator=self.batch_generator())
+        return draw if whole else draw[self.rows(total)]  # (rows, dim)
+
+    def uniform(self, rows: int, dim: int) -> Tensor:
+        """Uniform [0, 1) ``(rows, dim)``, drawn as :meth:`normal` is."""
+        total = rows * self.world.world_size
+        draw = torch.rand(total, dim, device=self.device, generator=self.batch_generator())
+        return draw[self.rows(total)]  # (rows, dim)
+
 
 class GANSteps:
     """Base of step models over the session's ``generator`` and ``discriminator`` networks.
@@ -195,10 +255,18 @@ class GANSteps:
     generator is averaged, ``state_dict`` / ``load_state_dict`` for their position).
     """
 
+    #: The step model draws global batches and keeps its rank's block (see
+    #: :meth:`TrainingContext.rows`), so a distributed session may run it.
+    distributed_ready = True
+
     def __init__(self, context: TrainingContext) -> None:
         self.context = context
         self.generator = context.modules["generator"]
         self.discriminator = context.modules["discriminator"]
+        # Training passes go through these (DistributedDataParallel in a distributed fit).
+        self.train_generator = context.trainable("generator")
+        self.train_discriminator = context.trainable("discriminator")
+        context.batch_generator()  # created now, so that checkpoints hold its state
         self.opt_g = context.optimizers["generator"]
         self.opt_d = context.optimizers["discriminator"]
         self.rng, self.device = context.rng, context.device
@@ -248,6 +316,9 @@ class FitSession:
         Where to write a checkpoint every ``checkpoint_every`` epochs.
     resume : (dict, dict) or None
         A checkpoint's ``(state, tensors)`` to continue from.
+    distributed : Distributed or None
+        This process's rank in a data-parallel fit (:func:`synthgan.core.distributed.setup`);
+        None: one process.
     """
 
     def __init__(self, plan: FitPlan, *, device: torch.device, autocast: bool,
@@ -256,10 +327,13 @@ class FitSession:
                  verbose: bool = True, checkpoints: CheckpointStore | None = None,
                  checkpoint_every: int = 1,
                  resume: tuple[dict[str, Any], dict[str, Tensor]] | None = None,
-                 ) -> None:  # fmt: skip
+                 distributed: Distributed | None = None) -> None:  # fmt: skip
+        self.world = distributed or Distributed()
+        device = self.world.device(device)
         self.plan, self.device, self.privacy = plan, device, privacy
-        self.context = TrainingContext(device, autocast, rng)
-        self.callbacks, self.max_time, self.verbose = list(callbacks), max_time, verbose
+        self.context = TrainingContext(device, autocast, rng, self.world)
+        self.callbacks, self.max_time = list(callbacks), max_time
+        self.verbose = verbose and self.world.is_main  # one progress bar, rank 0's
         self.checkpoints, self.checkpoint_every, self.resume = checkpoints, checkpoint_every, resume
         self.networks: dict[str, Network] = {}
         self.averages: dict[str, WeightAverage] = {}
@@ -269,15 +343,22 @@ class FitSession:
     def run(self) -> SessionResult:
         """Build, train (or continue), and return the final kept networks."""
         start = time.perf_counter()
-        with torch_seed_scope(derive_seed(self.context.rng), self.device):
+        self._check_world()
+        seed = derive_seed(self.context.rng)
+        with torch_seed_scope(seed, self.device):
             self._build()
+            if self.world.rank:  # dropout masks and augmentations: this rank's own stream
+                torch.manual_seed(rank_seed(seed, self.world.rank))
             steps = self.plan.steps(self.context)
             trainer = self._trainer()
+            self._check_steps(steps)
             if self.resume is not None:
                 trainer.start_epoch = self._restore(steps, trainer, *self.resume)
             self._trainer_ref, self._steps_ref, self._start = trainer, steps, start
             history = trainer.fit(steps).to_frame()
+            self.world.average_buffers(spec.module for spec in self.networks.values())
             finals = self._final_networks(steps)
+            self.world.broadcast_modules(finals.values())  # every rank returns rank 0's model
         if self.privacy is not None:
             self.privacy.unwrap()
         seconds = self._seconds_before + time.perf_counter() - start
@@ -295,9 +376,32 @@ class FitSession:
             self.networks[spec.name] = spec
             self.context.modules[spec.name] = spec.module
             self.context.optimizers[spec.name] = optimizer
-            if spec.average is not None:
-                self.averages[spec.name] = WeightAverage(spec.module, spec.average)
         self._wrap_private()
+        for spec in self.networks.values():
+            if self.world.active:  # DDP broadcasts rank 0's weights into the module here
+                self.context.parallel[spec.name] = self.world.wrap(spec.module, self.device)
+            if spec.average is not None:  # a copy of the weights every rank now shares
+                self.averages[spec.name] = WeightAverage(spec.module, spec.average)
+
+    # -- a distributed fit -----------------------------------------------------------------------
+    def _check_world(self) -> None:
+        """Refuse what a distributed fit cannot do, on every rank, before any collective."""
+        if not self.world.active:
+            return
+        if self.privacy is not None:
+            refuse_privacy(self.world)
+        if self.plan.batch_size is not None:
+            check_batch(self.plan.batch_size, self.plan.batch_unit, self.world, "pac")
+        plan = self.plan
+        loop = (plan.epochs, plan.steps_per_epoch, plan.n_critic, plan.batch_size)
+        self.world.check_same("the loop (epochs, steps per epoch, critic steps, batch)", loop)
+
+    def _check_steps(self, steps: StepModel) -> None:
+        if self.world.active and not getattr(steps, "distributed_ready", False):
+            raise DistributedError(
+                f"{type(steps).__name__} does not split its batches over ranks, so it cannot "
+                "train in a distributed fit (torchrun); run this model in one process."
+            )
 
     def _wrap_private(self) -> None:
         readers = [spec for spec in self.networks.values() if spec.reads_real]
@@ -321,7 +425,9 @@ class FitSession:
             own.append(TimeLimit(self.max_time))
         if self.privacy is not None:
             own.append(_BudgetStop(self.privacy))
-        tail = [_Checkpointer(self)] if self.checkpoints is not None else []
+        tail: list[Callback] = [_AgreeStop(self.world)] if self.world.active else []
+        if self.checkpoints is not None:
+            tail.append(_Checkpointer(self))
         return GANTrainer(
             epochs=self.plan.epochs,
             steps_per_epoch=self.plan.steps_per_epoch,
@@ -329,6 +435,7 @@ class FitSession:
             callbacks=[*own, *self.callbacks, *tail],
             verbose=self.verbose,
             description=self.plan.description,
+            figures=self.world.average_figures if self.world.active else None,
         )
 
     @torch.no_grad()
@@ -354,10 +461,12 @@ class FitSession:
         ``finished`` marks a fit that ended there (all epochs, the DP budget, or a callback such
         as early stopping): resuming it runs no further epoch. A fit stopped by the time limit is
         not finished: resuming it continues.
+
+        In a distributed fit every rank must call it at the same point (it averages BatchNorm
+        statistics over ranks and gathers every rank's torch RNG state); rank 0 saves it.
         """
-        tensors: dict[str, Tensor] = {"rng.torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        self.world.average_buffers(spec.module for spec in self.networks.values())
+        tensors = self._torch_rng_states()
         for name, gen in self.context.generators.items():
             tensors[f"rng.generator.{name}"] = gen.get_state()
         optimizers = {}
@@ -369,6 +478,7 @@ class FitSession:
         state = {
             "epoch": epoch,
             "finished": finished,
+            "world_size": self.world.world_size,
             "seconds": self._seconds_before + time.perf_counter() - self._start,
             "history": self._trainer_ref.history.rows,
             "numpy_rng": self.context.rng.bit_generator.state,
@@ -400,11 +510,24 @@ class FitSession:
         self._restore_rng(state, tensors)
         return self.plan.epochs if state.get("finished") else int(state["epoch"])
 
+    def _torch_rng_states(self) -> dict[str, Tensor]:
+        """torch's global RNG state of every rank (rank r > 0 under ``rng.torch.rank<r>``)."""
+        own = {"rng.torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            own["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        tensors: dict[str, Tensor] = {}
+        for rank, states in enumerate(self.world.gather_objects(own)):
+            suffix = f".rank{rank}" if rank else ""
+            tensors.update({key + suffix: value for key, value in states.items()})
+        return tensors
+
     def _restore_rng(self, state: dict[str, Any], tensors: dict[str, Tensor]) -> None:
         self.context.rng.bit_generator.state = state["numpy_rng"]
-        torch.set_rng_state(tensors["rng.torch"])
-        if self.device.type == "cuda" and "rng.cuda" in tensors:
-            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        suffix = f".rank{self.world.rank}" if self.world.rank else ""
+        if "rng.torch" + suffix in tensors:  # else (more ranks than saved): the fresh stream
+            torch.set_rng_state(tensors["rng.torch" + suffix])
+        if self.device.type == "cuda" and "rng.cuda" + suffix in tensors:
+            torch.cuda.set_rng_state(tensors["rng.cuda" + suffix], self.device)
         for name, gen in self.context.generators.items():
             gen.set_state(tensors[f"rng.generator.{name}"])
 
@@ -447,6 +570,18 @@ class _BudgetStop(Callback):
             self.trainer.stop_training = True
 
 
+class _AgreeStop(Callback):
+    """Stop every rank when any rank's callbacks stopped (a time limit is measured on each
+    rank's clock): ranks that disagreed would run different numbers of steps and hang."""
+
+    def __init__(self, world: Distributed) -> None:
+        self.world = world
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        if self.trainer is not None:
+            self.trainer.stop_training = self.world.any(self.trainer.stop_training)
+
+
 class _Checkpointer(Callback):
     """Write a checkpoint after every ``checkpoint_every`` epochs and after the last one."""
 
@@ -461,7 +596,10 @@ class _Checkpointer(Callback):
         )
         finished = done >= self.session.plan.epochs or (stopped and not timed_out)
         if done % self.session.checkpoint_every == 0 or stopped or finished:
-            self.session.checkpoints.save(*self.session.snapshot(done, finished))
+            snapshot = self.session.snapshot(done, finished)  # every rank: it gathers states
+            if self.session.world.is_main:  # one writer; every rank reads it to resume
+                self.session.checkpoints.save(*snapshot)
+            self.session.world.barrier()  # no rank runs ahead of a checkpoint being written
 
 
 class _Unpacking(nn.Module):

@@ -9,7 +9,7 @@ progress bar; the model owns the networks and the maths.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from synthgan.core.callbacks import Callback, LossHistory, ProgressBar
@@ -49,6 +49,9 @@ class GANTrainer:
         Show a tqdm progress bar with the losses.
     description : str
         Label of the progress bar.
+    figures : callable or None
+        ``logs -> logs`` applied to every epoch's figures before the callbacks see them (a
+        distributed fit averages them over ranks, so every rank logs and decides alike).
 
     Attributes
     ----------
@@ -68,6 +71,7 @@ class GANTrainer:
         verbose: bool = True,
         description: str = "Training",
         start_epoch: int = 0,
+        figures: Callable[[dict[str, float]], dict[str, float]] | None = None,
     ) -> None:
         self.epochs = epochs
         self.start_epoch = start_epoch
@@ -77,6 +81,7 @@ class GANTrainer:
         progress = [ProgressBar(description)] if verbose else []
         self.callbacks: list[Callback] = [self.history, *progress, *callbacks]
         self.stop_training = False
+        self.figures = figures
 
     def fit(self, model: StepModel) -> LossHistory:
         """Run the loop on ``model``; returns the loss history."""
@@ -88,6 +93,8 @@ class GANTrainer:
                 for callback in self.callbacks:
                     callback.on_epoch_begin(epoch)
                 logs = self._run_epoch(model)
+                if self.figures is not None:
+                    logs = self.figures(logs)
                 for callback in self.callbacks:
                     callback.on_epoch_end(epoch, logs)
                 if self.stop_training:

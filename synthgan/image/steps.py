@@ -14,6 +14,13 @@ generator forward pass (the DCGAN's own schedule computes it twice). Optional:
 The session (:mod:`synthgan.core.session`) owns the networks, optimizers, weight averaging and
 the final generator.
 
+In a distributed fit every rank follows the same shuffle and keeps its block of each global
+batch, with its block of the global noise (:meth:`TrainingContext.rows`); training passes go
+through the DistributedDataParallel wrappers. A discriminator with BatchNorm scores real and
+generated images in two passes before one backward: the session builds DDP with
+``broadcast_buffers=False`` so that no buffer is overwritten between them. The generator step
+scores through the plain discriminator, whose weights it does not update.
+
 With differential privacy, :class:`synthgan.image.private.PrivateImageGANSteps` replaces the
 discriminator step (Poisson batches, per-image clipping and noise) and keeps the rest.
 """
@@ -117,7 +124,7 @@ class ImageGANSteps(GANSteps):
             self._cursor = 0
         index = self._order[self._cursor : self._cursor + batch]
         self._cursor += batch
-        return index
+        return index[self.context.rows(batch)]  # this rank's block (all of it in one process)
 
     def _real_batch(self) -> tuple[Tensor, Tensor | None]:
         return self._real_at(torch.as_tensor(self._next_index()))
@@ -127,19 +134,22 @@ class ImageGANSteps(GANSteps):
         labels = None if self.labels is None else self.labels[index].to(self.device)
         return real, labels  # (batch, C, H, W) in [-1, 1], (batch,)
 
-    def _discriminate(self, images: Tensor, labels: Tensor | None) -> Tensor:
+    def _discriminate(self, images: Tensor, labels: Tensor | None, train: bool = True) -> Tensor:
+        critic = self.train_discriminator if train else self.discriminator
         with self.context.precision():
-            return self.discriminator(diff_augment(images, self.options.augment), labels).float()
+            return critic(diff_augment(images, self.options.augment), labels).float()
 
-    def _noise(self, n: int) -> Tensor:
-        return torch.randn(n, self.options.latent_dim, device=self.device)
+    def _noise(self, n: int, whole: bool = False) -> Tensor:
+        """``(n, latent_dim)``: this rank's block of the shared noise draw (``whole``: ``n``
+        draws, the same on every rank)."""
+        return self.context.normal(n, self.options.latent_dim, whole=whole)
 
     # -- the two steps ---------------------------------------------------------------------------
     def discriminator_step(self) -> dict[str, float]:
         real, labels = self._real_batch()
         noise = self._noise(real.shape[0])
         with self.context.precision():
-            fake = self.generator(noise, labels)
+            fake = self.train_generator(noise, labels)
         real_scores, fake_scores = self._score_pair(real, fake.detach().float(), labels)
         loss = self.loss.discriminator(real_scores, fake_scores)
         self.opt_d.zero_grad(set_to_none=True)
@@ -168,13 +178,13 @@ class ImageGANSteps(GANSteps):
             fake, labels, noise = self._cached
             self._cached = None
         else:  # n_critic = 0 never happens; kept so the step also works on its own
-            _, labels = self._real_batch()
-            noise = self._noise(self.options.batch_size)
+            real, labels = self._real_batch()
+            noise = self._noise(real.shape[0])
             with self.context.precision():
-                fake = self.generator(noise, labels)
+                fake = self.train_generator(noise, labels)
         self.discriminator.requires_grad_(False)  # no gradient for weights this step keeps
         try:
-            loss = self.loss.generator(self._discriminate(fake.float(), labels))
+            loss = self.loss.generator(self._discriminate(fake.float(), labels, train=False))
         finally:
             self.discriminator.requires_grad_(True)
         figures = {"generator_loss": float(loss.detach())}
@@ -200,7 +210,7 @@ class ImageGANSteps(GANSteps):
         pair_labels = None if labels is None else labels[:half]
         other_noise = self._noise(half)
         with self.context.precision():
-            other = self.generator(other_noise, pair_labels)
+            other = self.train_generator(other_noise, pair_labels)
         pixels = (fake[:half].float() - other.float()).abs().flatten(1).mean(dim=1)  # (half,)
         latent = (noise[:half] - other_noise).abs().mean(dim=1)  # (half,)
         return (pixels / latent).mean()
@@ -221,7 +231,7 @@ class ImageGANSteps(GANSteps):
     def _generate_for_monitor(self, n: int, code: int) -> Tensor:
         labels = None if code < 0 else torch.full((n,), code, device=self.device)
         with self.context.precision():
-            return self.generator(self._noise(n), labels).float()
+            return self.generator(self._noise(n, whole=True), labels).float()
 
     def calibration_inputs(self, name: str, batches: int) -> list[tuple[Tensor, Tensor | None]]:
         """Training-like generator inputs, ``(noise, labels)`` with uniformly drawn labels (no
@@ -232,5 +242,5 @@ class ImageGANSteps(GANSteps):
             labels = None
             if self.n_classes:
                 labels = torch.randint(0, self.n_classes, (batch,), device=self.device)
-            inputs.append((self._noise(batch), labels))
+            inputs.append((self._noise(batch, whole=True), labels))
         return inputs

@@ -445,6 +445,9 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
     def _privacy_notes(self, privacy) -> tuple[str, ...]:
         return _PRIVACY_NOTES
 
+    def _batch_unit(self) -> int:
+        return self._pac()  # a rank scores whole packs
+
     def _pac(self) -> int:
         if self.pac is None:
             return 1 if self.privacy is not None else 10

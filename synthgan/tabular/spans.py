@@ -65,9 +65,12 @@ class _Group:
     index: Tensor
 
 
-def gumbel_noise(shape: Sequence[int], *, dtype=torch.float32, device=None) -> Tensor:
-    """Standard Gumbel noise ``-log(-log U)`` drawn from torch's (seeded) global generator."""
-    uniform = torch.rand(shape, dtype=dtype, device=device)
+def gumbel_noise(
+    shape: Sequence[int], *, dtype=torch.float32, device=None, uniform: Tensor | None = None
+) -> Tensor:
+    """Standard Gumbel noise ``-log(-log U)``, ``U`` drawn from torch's (seeded) global
+    generator, or the given ``uniform`` draws (of ``shape``; a distributed fit's shared ones)."""
+    uniform = torch.rand(shape, dtype=dtype, device=device) if uniform is None else uniform.clone()
     info = torch.finfo(dtype)
     uniform = uniform.clamp_(info.tiny, 1.0 - info.eps)  # both logarithms stay finite
     return torch.log(uniform).neg_().log_().neg_()
@@ -118,15 +121,17 @@ class SpanTable:
         self._condition_to_grouped = lookup[cond_columns]
 
     # ------------------------------------------------------------------------------------------
-    def activate(self, logits: Tensor, tau: float = 0.2) -> Tensor:
+    def activate(self, logits: Tensor, tau: float = 0.2, uniform: Tensor | None = None) -> Tensor:
         """Generator output activation: tanh on value spans, Gumbel-softmax on the others.
 
-        ``logits`` is ``(batch, width)``; the result has the same shape and layout.
+        ``logits`` is ``(batch, width)``; the result has the same shape and layout. ``uniform``
+        (same shape), when given, are the uniform draws behind the Gumbel noise.
         """
         pieces = [torch.tanh(logits[:, self.tanh_index])]  # (batch, n_tanh)
         # One draw of noise for the whole row; each group reads its own columns of it.
         perturbed = (
-            logits + gumbel_noise(logits.shape, dtype=logits.dtype, device=logits.device)
+            logits
+            + gumbel_noise(logits.shape, dtype=logits.dtype, device=logits.device, uniform=uniform)
         ) / tau
         for group in self._groups:
             block = perturbed[:, group.index]  # (batch, n_spans, width)

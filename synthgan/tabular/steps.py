@@ -20,6 +20,14 @@ penalty; every generator step draws fresh conditions and noise and minimises
 
 The session (:mod:`synthgan.core.session`) owns the networks, optimizers, precision, weight
 averaging and the final generator; this module only does the maths of one step.
+
+In a distributed fit every rank draws the *global* batch's conditions and rows from the shared
+stream (and its noise and penalty weights from the shared torch stream) and keeps its block
+(:meth:`TrainingContext.rows`), so the ranks' blocks are the one-process batch. Training passes
+go through the DistributedDataParallel wrappers (``train_generator``, ``train_discriminator``);
+the gradient penalty takes input gradients with ``torch.autograd.grad`` inside each process and
+the critic's weights get one ordinary backward, whose gradients DDP averages. The generator
+step scores through the plain critic, whose weights it does not update.
 """
 
 from __future__ import annotations
@@ -85,9 +93,12 @@ class TabularGANSteps(GANSteps):
 
     # -- helpers ---------------------------------------------------------------------------------
     def _draw(self) -> tuple[Tensor, Tensor | None, Tensor]:
-        """Conditions (one-hot), their slots, and the matching real rows for one batch."""
-        batch = self.options.batch_size
-        slots, rows = self.sampler.sample_train(batch, self.rng)
+        """Conditions (one-hot), their slots, and the matching real rows for this rank's block
+        of one batch (the whole batch in one process)."""
+        mine = self.context.rows(self.options.batch_size)
+        slots, rows = self.sampler.sample_train(self.options.batch_size, self.rng)
+        slots, rows = (None if slots is None else slots[mine]), rows[mine]
+        batch = len(rows)
         cond = one_hot_conditions(slots, self.spans.condition_width, batch, self.device)
         slot_t = None if slots is None else torch.as_tensor(slots, device=self.device)
         real = self.data[torch.as_tensor(rows, device=self.device)]  # (batch, data_dim)
@@ -99,10 +110,11 @@ class TabularGANSteps(GANSteps):
         return cond, slots
 
     def _generate(self, cond: Tensor) -> tuple[Tensor, Tensor]:
-        noise = torch.randn(cond.shape[0], self.options.noise_dim, device=self.device)
+        noise = self.context.normal(cond.shape[0], self.options.noise_dim)
         with self.context.precision():
-            logits = self.generator(torch.cat([noise, cond], dim=1)).float()
-        return logits, self.spans.activate(logits, self.options.tau)  # (batch, data_dim) x2
+            logits = self.train_generator(torch.cat([noise, cond], dim=1)).float()
+        uniform = self.context.uniform(*logits.shape)  # the Gumbel noise's draws, shared
+        return logits, self.spans.activate(logits, self.options.tau, uniform)  # (batch, data_dim)
 
     # -- the two steps ---------------------------------------------------------------------------
     def discriminator_step(self) -> dict[str, float]:
@@ -113,7 +125,7 @@ class TabularGANSteps(GANSteps):
         real_in = torch.cat([real, cond], dim=1)  # (batch, data_dim + cond_dim)
         fake_in = torch.cat([fake.detach(), cond], dim=1)
         with self.context.precision():  # real and fake packs in one pass: (2 * batch / pac,)
-            scores = self.discriminator(torch.cat([real_in, fake_in], dim=0)).float()
+            scores = self.train_discriminator(torch.cat([real_in, fake_in], dim=0)).float()
         packs = real_in.shape[0] // opts.pac
         adversarial = self.loss.discriminator(scores[:packs], scores[packs:])
         total = adversarial
@@ -133,10 +145,10 @@ class TabularGANSteps(GANSteps):
         and always in float32: the double backward is slow and imprecise in bfloat16.
         """
         pac = self.options.pac
-        alpha = torch.rand(real_in.shape[0] // pac, 1, device=self.device)  # (packs, 1)
+        alpha = self.context.uniform(real_in.shape[0] // pac, 1)  # (packs, 1)
         interp = torch.lerp(fake_in, real_in, alpha.repeat_interleave(pac, dim=0))
         interp.requires_grad_(True)
-        return gradient_penalty(self.discriminator(interp), interp).mean()
+        return gradient_penalty(self.train_discriminator(interp), interp).mean()
 
     def generator_step(self) -> dict[str, float]:
         if self._cached is not None:
@@ -165,6 +177,6 @@ class TabularGANSteps(GANSteps):
         inputs = []
         for _ in range(batches):
             cond, _ = self._generator_conditions(self.options.batch_size)
-            noise = torch.randn(cond.shape[0], self.options.noise_dim, device=self.device)
+            noise = self.context.normal(cond.shape[0], self.options.noise_dim)
             inputs.append(torch.cat([noise, cond], dim=1))
         return inputs

@@ -29,7 +29,7 @@ PosixPath('adult.synthgan')
 PosixPath('rich.parquet')
 """
 
-from synthgan.workflows._checks import MODEL_EXTENSION
+from synthgan.workflows._checks import MODEL_EXTENSION, is_main_process
 from synthgan.workflows.conditions import parse_conditions
 from synthgan.workflows.demo import DEMO_EPOCHS, DEMO_OPTIONS, DEMO_OUTPUT, DEMO_REPORT, run_demo
 from synthgan.workflows.evaluate import HTML_EXTENSIONS, evaluate_image_sets, evaluate_tables
@@ -53,6 +53,7 @@ __all__ = [
     "fit_summary",
     "fit_table",
     "format_model_info",
+    "is_main_process",
     "model_info",
     "parse_conditions",
     "parse_strategy",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from synthgan.core.distributed import current
 from synthgan.exceptions import DataValidationError
 from synthgan.io.atomic import StrPath, check_destination
 from synthgan.io.tables import SUPPORTED_EXTENSIONS, has_table_extension
@@ -21,6 +22,8 @@ __all__ = [
     "check_model_output",
     "check_output",
     "check_table_extension",
+    "is_main_process",
+    "save_fitted",
     "set_threads",
 ]
 
@@ -79,3 +82,19 @@ def set_threads(threads: int | None) -> None:
         from synthgan.core.threads import configure_threads
 
         configure_threads(threads)
+
+
+def is_main_process() -> bool:
+    """Whether this process writes outputs and reports: always in one process, rank 0 only in
+    a distributed fit (``torchrun ... -m synthgan fit``)."""
+    return current().is_main
+
+
+def save_fitted(model, output: Path, *, overwrite: bool) -> Path:
+    """Save a fitted model on rank 0 only; in a distributed fit every rank holds the same model
+    (the session gives all ranks rank 0's weights), and the others wait until it is written."""
+    world = current()
+    if world.is_main:
+        output = model.save(output, overwrite=overwrite)
+    world.barrier()
+    return output

@@ -13,7 +13,13 @@ import torch
 from synthgan.base import load
 from synthgan.exceptions import DataValidationError
 from synthgan.io.atomic import StrPath
-from synthgan.workflows._checks import check_device, check_model_output, check_output, set_threads
+from synthgan.workflows._checks import (
+    check_device,
+    check_model_output,
+    check_output,
+    save_fitted,
+    set_threads,
+)
 
 __all__ = ["GRID_EXTENSIONS", "fit_images", "sample_images"]
 
@@ -82,7 +88,7 @@ def fit_images(
         classes = [_as_int_if_literal(c) for c in classes]
     classes = None if classes is None else list(classes)
     model.fit(Path(input_path), classes=classes, resume=resume)
-    return model.save(output, overwrite=overwrite)
+    return save_fitted(model, output, overwrite=overwrite)  # rank 0 writes
 
 
 def _as_int_if_literal(value: Any) -> Any:

@@ -16,6 +16,7 @@ from synthgan.workflows._checks import (
     check_model_output,
     check_output,
     check_table_extension,
+    save_fitted,
     set_threads,
 )
 from synthgan.workflows.conditions import match_categories
@@ -106,7 +107,7 @@ def fit_table(
         **synthesizer_options,
     )
     model.fit(data, resume=resume)
-    return model.save(output, overwrite=overwrite)
+    return save_fitted(model, output, overwrite=overwrite)  # rank 0 writes
 
 
 def sample_table(

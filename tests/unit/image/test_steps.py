@@ -40,10 +40,11 @@ def test_ratio_is_pixel_distance_over_latent_distance():
     noise = torch.randn(8, 4)
     labels = torch.arange(8) % 3
     fake = steps.generator(noise, labels)
-    torch.manual_seed(5)
+    draws = steps.context.batch_generator()  # the fit's stream of noise draws
+    state = draws.get_state()
     ratio = steps._mode_seeking_ratio(fake, labels, noise).detach()
-    torch.manual_seed(5)
-    other_noise = torch.randn(4, 4)  # the fresh draw the ratio makes for the first half
+    draws.set_state(state)
+    other_noise = torch.randn(4, 4, generator=draws)  # the fresh draw made for the first half
     other = steps.generator(other_noise, labels[:4])
     want = (fake[:4] - other).abs().flatten(1).mean(1) / (noise[:4] - other_noise).abs().mean(1)
     torch.testing.assert_close(ratio, want.mean())
