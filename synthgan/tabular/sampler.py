@@ -86,7 +86,8 @@ class ConditionSampler:
         sampler._set_frequencies(n_categories, split, log_frequency)
         sampler.counts = flat  # the table's counts, as saved
         sampler.n_rows = n_rows
-        sampler.rows_by_slot = rows[np.argsort(slots, kind="stable")]
+        small = np.int16 if n_slots < 2**15 else np.int64  # numpy radix-sorts 16-bit keys
+        sampler.rows_by_slot = rows[np.argsort(slots.astype(small), kind="stable")]
         sampler.slot_count = slot_count
         sampler.slot_start = np.concatenate([[0], np.cumsum(slot_count)])[:-1]
         return sampler
