@@ -15,7 +15,7 @@ by ``make_large_adult.py`` when ``--data`` does not exist. ``run_scale_fit`` is 
 
 Usage::
 
-    # smoke run (about 3 minutes on 2 cores)
+    # smoke run (about a minute on 2 cores)
     .venv/bin/python benchmarks/scale_fit.py --rows 200000 --epochs 1 --data /tmp/adult_200k.parquet
     # the target: 20 million rows, peak RSS under 3 GB
     .venv/bin/python benchmarks/scale_fit.py --rows 20000000 --epochs 1 --data large_adult.parquet

@@ -190,3 +190,18 @@ def test_continuous_encoder_from_a_summary_matches_the_values():
                                                       weight_threshold=0.005)  # fmt: skip
     np.testing.assert_allclose(streamed.means, memory.means)
     np.testing.assert_allclose(streamed.weights, memory.weights)
+
+
+def test_uncountable_discrete_columns_and_infinities_are_refused(dataset_dir, monkeypatch):
+    from synthgan.exceptions import DataValidationError
+    from synthgan.tabular import stream_stats
+
+    path, frame = dataset_dir
+    monkeypatch.setattr(stream_stats, "MAX_DISTINCT", 50)  # age has 72 values
+    model = CTGANSynthesizer(streaming=True, discrete_columns=["age"], **_TINY)
+    with pytest.raises(DataValidationError, match="'age' is discrete with more than"):
+        model.fit(path)
+    monkeypatch.undo()
+    write_table(frame.assign(amount=np.inf), path / "part-9.parquet")
+    with pytest.raises(DataValidationError, match="'amount' contains 600 infinite"):
+        CTGANSynthesizer(streaming=True, **_TINY).fit(path)
