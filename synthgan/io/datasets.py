@@ -32,6 +32,15 @@ from synthgan.io.tables import _restore_categories, _stored_categories, _to_pand
 __all__ = ["ParquetDataset", "is_dataset_source", "open_dataset"]
 
 PARQUET_EXTENSIONS = (".parquet", ".pq")
+# The scanner's default read-ahead (16 batches, 4 files) decodes far ahead of a consumer that
+# converts batches to pandas, which can hold hundreds of MB; one batch ahead keeps the read
+# overlapped with the conversion and memory to a few batches.
+_READ = {
+    "batch_readahead": 1,
+    "fragment_readahead": 1,
+    "use_threads": False,
+    "fragment_scan_options": pads.ParquetFragmentScanOptions(pre_buffer=False),
+}
 
 
 @dataclass(frozen=True)
@@ -79,17 +88,27 @@ class ParquetDataset:
         _restore_categories(frame, self._categories)
         return frame
 
-    def batches(self, batch_rows: int) -> Iterator[pd.DataFrame]:
-        """Every row once, in file and row-group order, as frames of at most ``batch_rows``."""
+    def record_batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Every row once, in file and row-group order, in arrow batches of at most
+        ``batch_rows`` rows."""
         for fragment in self._fragments:
-            for batch in fragment.to_batches(batch_size=batch_rows):
+            for batch in fragment.to_batches(batch_size=batch_rows, **_READ):
                 if batch.num_rows:
-                    yield self.to_pandas(batch)
+                    yield batch
+
+    def batches(self, batch_rows: int) -> Iterator[pd.DataFrame]:
+        """:meth:`record_batches` as pandas frames."""
+        for batch in self.record_batches(batch_rows):
+            yield self.to_pandas(batch)
+
+    def empty_frame(self) -> pd.DataFrame:
+        """No rows, with the columns and dtypes a batch reads with."""
+        return self.to_pandas(self.schema.empty_table())
 
     def read_row_group(self, group: RowGroup, batch_rows: int) -> Iterator[pd.DataFrame]:
         """The rows of one row group, as frames of at most ``batch_rows`` rows."""
         fragment = self._fragments[group.file].subset(row_group_ids=[group.index])
-        for batch in fragment.to_batches(batch_size=batch_rows):
+        for batch in fragment.to_batches(batch_size=batch_rows, **_READ):
             if batch.num_rows:
                 yield self.to_pandas(batch)
 

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from synthgan.exceptions import DataValidationError
 from synthgan.io.datasets import ParquetDataset
@@ -147,55 +149,62 @@ def bottom_k(kept: np.ndarray, keys: np.ndarray, new: np.ndarray, rng: np.random
 
 
 class _Scanner:
-    """Accumulates the statistics batch by batch (one instance per pass)."""
+    """Accumulates the statistics batch by batch (one instance per pass).
+
+    It works on arrow batches and keeps arrow rows: converting every batch to pandas would
+    create millions of short-lived Python strings, and the few kept among them would pin
+    Python's memory arenas, so the process would grow with the table.
+    """
 
     def __init__(self, dataset: ParquetDataset, rng, *, mixture_rows: int, planning_rows: int,
                  reserve_rows: int, track_limit: int) -> None:  # fmt: skip
         self.dataset, self.rng = dataset, rng
         self.mixture_rows, self.planning_rows = mixture_rows, planning_rows
         self.reserve_rows, self.track_limit = reserve_rows, track_limit
+        empty = dataset.empty_frame()
+        self.numeric_columns = {n for n in empty.columns if _is_numeric(empty[n])}
         self.counts = {name: ValueCounts() for name in dataset.columns}
         self.numeric: dict[str, ValueSummary] = {}
         self.kept: dict[str, dict] = {name: {} for name in dataset.columns}  # value -> rows kept
         self.reserve: dict[str, list[np.ndarray]] = {name: [] for name in dataset.columns}
-        self.pieces: list[pd.DataFrame] = []  # reserve rows
-        self.sample, self.sample_keys = None, np.zeros(0)
+        self.pieces: list[tuple[np.ndarray, pa.Table]] = []  # (row numbers, rows): the reserve
+        self.sample, self.sample_ids, self.sample_keys = None, np.zeros(0, np.int64), np.zeros(0)
         self.nulls = dict.fromkeys(dataset.columns, 0)
         self.seen = 0
 
-    def add(self, batch: pd.DataFrame) -> None:
-        batch.index = pd.RangeIndex(self.seen, self.seen + len(batch))
+    def add(self, batch: pa.RecordBatch) -> None:
         self._add_sample(batch)
         chosen = []
-        for name in batch.columns:
-            series = batch[name]
-            self.nulls[name] += int(series.isna().sum())
-            if _is_numeric(series):
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            self.nulls[name] += column.null_count
+            if name in self.numeric_columns:
                 summary = self.numeric.setdefault(name, ValueSummary())
-                summary.update(_as_float(series), self.rng, self.mixture_rows)
+                summary.update(_as_float(column), self.rng, self.mixture_rows)
             if not self.counts[name].overflow:
-                chosen.append(self._count(name, series))
+                chosen.append(self._count(name, column))
         rows = np.unique(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
         if rows.size:
-            self.pieces.append(batch.iloc[rows])
-        self.seen += len(batch)
+            self.pieces.append((rows + self.seen, pa.Table.from_batches([batch.take(rows)])))
+        self.seen += batch.num_rows
 
-    def _add_sample(self, batch: pd.DataFrame) -> None:
-        keys = self.rng.random(len(batch))
-        if self.sample is not None and len(self.sample) >= self.planning_rows:
-            keep = keys < self.sample_keys.max()  # only rows that can enter the sample
-            batch, keys = batch[keep], keys[keep]
-        frame = batch if self.sample is None else pd.concat([self.sample, batch])
-        keys = np.concatenate([self.sample_keys, keys])
+    def _add_sample(self, batch: pa.RecordBatch) -> None:
+        keys = self.rng.random(batch.num_rows)
+        ids = np.arange(self.seen, self.seen + batch.num_rows)
+        if len(self.sample_keys) >= self.planning_rows:
+            keep = np.flatnonzero(keys < self.sample_keys.max())  # rows that can enter
+            ids, keys = ids[keep], keys[keep]
+            batch = batch.take(keep)
+        table = pa.Table.from_batches([batch])
+        table = table if self.sample is None else pa.concat_tables([self.sample, table])
+        ids, keys = np.concatenate([self.sample_ids, ids]), np.concatenate([self.sample_keys, keys])
         if keys.size > self.planning_rows:
             keep = np.sort(np.argpartition(keys, self.planning_rows - 1)[: self.planning_rows])
-            frame, keys = frame.iloc[keep], keys[keep]
-        self.sample, self.sample_keys = frame, keys
+            table, ids, keys = table.take(keep), ids[keep], keys[keep]
+        self.sample, self.sample_ids, self.sample_keys = table.combine_chunks(), ids, keys
 
-    def _count(self, name: str, series: pd.Series) -> np.ndarray:
+    def _count(self, name: str, column: pa.Array) -> np.ndarray:
         """Count the batch's values; return the batch positions of its new reserve rows."""
-        codes, uniques = pd.factorize(series, use_na_sentinel=False)
-        keys = [_to_py(v) for v in np.asarray(uniques, dtype=object)]
+        codes, keys = _factorize(column)
         counts = np.bincount(codes, minlength=len(keys))
         self.counts[name].update(keys, counts)
         need = self._reserve_needs(name, keys)
@@ -221,7 +230,10 @@ class _Scanner:
         return need
 
     def result(self) -> StreamStatistics:
-        frame = pd.concat([self.sample, *self.pieces])
+        ids = np.concatenate([self.sample_ids, *(i for i, _ in self.pieces)])
+        table = pa.concat_tables([self.sample, *(t for _, t in self.pieces)])
+        frame = self.dataset.to_pandas(table.combine_chunks())
+        frame.index = pd.Index(ids)
         frame = frame[~frame.index.duplicated()].sort_index()
         reserve = {n: np.concatenate(ids) for n, ids in self.reserve.items() if ids}
         return StreamStatistics(
@@ -229,6 +241,25 @@ class _Scanner:
             frame=_conform(frame, self.dataset, self.nulls), reserve=reserve,
             planning_rows=self.planning_rows, reserve_rows=self.reserve_rows,
         )  # fmt: skip
+
+
+def _factorize(column: pa.Array) -> tuple[np.ndarray, list]:
+    """Codes of the values in first-appearance order and the values as the in-memory fit
+    names them (``synthgan.tabular.columns._to_py`` of pandas' values: ``None`` for missing,
+    NaN included, ISO text for timestamps)."""
+    if pa.types.is_dictionary(column.type):  # categories: count the values, not the codes
+        column = column.dictionary_decode()
+    encoded = pc.dictionary_encode(column, null_encoding="encode")
+    values = encoded.dictionary.to_pylist()
+    if pa.types.is_timestamp(column.type):
+        values = [None if v is None else pd.Timestamp(v).isoformat() for v in values]
+    keys = [_to_py(v) for v in values]
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    if len(set(keys)) < len(keys):  # NaN and null are both missing: merge them
+        first = {}
+        remap = np.array([first.setdefault(k, len(first)) for k in keys], dtype=np.int64)
+        codes, keys = remap[codes], list(first)
+    return codes, keys
 
 
 def scan_dataset(
@@ -248,7 +279,7 @@ def scan_dataset(
     """
     scanner = _Scanner(dataset, rng, mixture_rows=mixture_rows, planning_rows=planning_rows,
                        reserve_rows=reserve_rows, track_limit=track_limit)  # fmt: skip
-    for batch in dataset.batches(SCAN_BATCH_ROWS):
+    for batch in dataset.record_batches(SCAN_BATCH_ROWS):
         scanner.add(batch)
     if scanner.seen < 2:
         raise DataValidationError(
@@ -265,17 +296,22 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype)
 
 
-def _as_float(series: pd.Series) -> np.ndarray:
-    from synthgan.tabular.transformer import _numeric  # the transformer's own conversion
-
-    return _numeric(series)
+def _as_float(column: pa.Array) -> np.ndarray:
+    """float64 values of a numeric or timestamp column, NaN for missing (timestamps in ns
+    since the epoch, UTC, as :func:`synthgan.tabular.transformer._numeric` gives them)."""
+    if pa.types.is_timestamp(column.type):
+        column = column.cast(pa.timestamp("ns", tz=column.type.tz)).cast(pa.int64())
+    values = column.to_numpy(zero_copy_only=False)  # nulls: NaN (float) or None (object)
+    if column.null_count and values.dtype == object:
+        values = np.where(pd.isna(values), np.nan, values)
+    return values.astype(np.float64)
 
 
 def _conform(frame: pd.DataFrame, dataset: ParquetDataset, nulls: dict[str, int]) -> pd.DataFrame:
     """The planning frame in the dtypes the whole table reads with: an integer or boolean
     column with a missing cell anywhere is nullable (``Int64``, ``boolean``), as
     :func:`synthgan.io.read_table` makes it, whether or not the sample holds that cell."""
-    empty = dataset.to_pandas(dataset.schema.empty_table())
+    empty = dataset.empty_frame()
     out = {}
     for name in frame.columns:
         target = empty[name].dtype
