@@ -154,6 +154,11 @@ class CTGANSynthesizer(BaseSynthesizer):
         ``PrivacyConfig.from_dict``.
     dp_grid_modes : int, default=10
         With ``privacy``: equal-width modes per continuous column.
+    dp_penalty : {"fake", "record"}, default="fake"
+        With ``privacy``: where the gradient penalty is taken. ``"fake"`` between pairs of
+        generated rows (reads no real record: no clipping, no privacy cost, fast ghost
+        clipping); ``"record"`` between each real record and a fake, clipped with the record
+        (WGAN-GP as published, per-record gradients with ``torch.func``, several times slower).
     streaming : bool or "auto", default="auto"
         How a Parquet input (a file, a dataset directory or a list of files) is read.
         ``"auto"`` streams it when it has more than ``max_memory_rows`` rows and reads it into
@@ -167,11 +172,6 @@ class CTGANSynthesizer(BaseSynthesizer):
     stream_buffer_rows : int, default=100_000
         Rows of the shuffle buffer of a streamed fit (encoded, ``float32``): more rows mix the
         table better and cost ``4 * width`` bytes each.
-    dp_penalty : {"fake", "record"}, default="fake"
-        With ``privacy``: where the gradient penalty is taken. ``"fake"`` between pairs of
-        generated rows (reads no real record: no clipping, no privacy cost, fast ghost
-        clipping); ``"record"`` between each real record and a fake, clipped with the record
-        (WGAN-GP as published, per-record gradients with ``torch.func``, several times slower).
     max_time : float or None, default=None
         Stop training after the first epoch that ends ``max_time`` seconds after training
         started (a wall-clock budget; a warning says how many epochs ran). With ``privacy``
