@@ -181,12 +181,40 @@ class ContinuousEncoder:
         self.has_missing = bool(observed.size < values.size)
         self.center = float(observed.mean())
         self.scale = float(observed.std()) or 1.0
-        lo, hi = bounds
-        self.minimum = float(observed.min()) if lo is None else float(lo)
-        self.maximum = float(observed.max()) if hi is None else float(hi)
+        self._set_bounds(float(observed.min()), float(observed.max()), bounds)
         z = (observed - self.center) / self.scale
         if z.size > max_rows:  # a bounded random subsample keeps the fit O(max_rows)
             z = rng.choice(z, size=max_rows, replace=False)
+        return self._fit_modes(z, max_modes, weight_threshold)
+
+    def fit_summary(
+        self,
+        summary: Any,
+        *,
+        max_modes: int,
+        weight_threshold: float,
+        bounds: tuple[float | None, float | None] = (None, None),
+    ) -> ContinuousEncoder:
+        """Fit from streamed statistics instead of the values.
+
+        ``summary`` has ``has_missing``, ``center`` (the mean), ``scale`` (the standard
+        deviation), ``minimum``, ``maximum`` of the observed values and ``sample``, a uniform
+        sample of them on which the mixture is fitted (see
+        :class:`synthgan.tabular.stream_stats.ValueSummary`).
+        """
+        self.has_missing = bool(summary.has_missing)
+        self.center = float(summary.center)
+        self.scale = float(summary.scale) or 1.0
+        self._set_bounds(float(summary.minimum), float(summary.maximum), bounds)
+        z = (np.asarray(summary.sample, dtype=np.float64) - self.center) / self.scale
+        return self._fit_modes(z, max_modes, weight_threshold)
+
+    def _set_bounds(self, low: float, high: float, bounds) -> None:
+        lo, hi = bounds
+        self.minimum = low if lo is None else float(lo)
+        self.maximum = high if hi is None else float(hi)
+
+    def _fit_modes(self, z: np.ndarray, max_modes: int, weight_threshold: float):
         mix = fit_mixture_1d(z, max_modes)
         keep = mix.weights > weight_threshold
         if not keep.any():
@@ -272,9 +300,17 @@ class DiscreteEncoder:
     def fit(self, series: pd.Series, *, max_categories: int | None) -> DiscreteEncoder:
         codes, uniques = pd.factorize(series, use_na_sentinel=False)
         counts = np.bincount(codes, minlength=len(uniques))
-        order = np.argsort(-counts, kind="stable")  # most frequent first
-        values = [_to_py(v) for v in np.asarray(uniques, dtype=object)[order]]
-        counts = counts[order]
+        values = [_to_py(v) for v in np.asarray(uniques, dtype=object)]
+        return self.fit_counts(values, counts, max_categories=max_categories)
+
+    def fit_counts(
+        self, values: list[Any], counts: np.ndarray, *, max_categories: int | None
+    ) -> DiscreteEncoder:
+        """Fit from the column's distinct ``values`` (in first-appearance order, ``None`` for
+        missing) and their ``counts``, as a streamed pass counts them."""
+        order = np.argsort(-np.asarray(counts), kind="stable")  # most frequent first
+        values = [values[i] for i in order]
+        counts = np.asarray(counts)[order]
         if max_categories is not None and len(values) > max_categories:
             keep = max_categories - 1
             self.other_values, self.other_counts = values[keep:], counts[keep:]

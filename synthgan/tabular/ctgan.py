@@ -5,6 +5,8 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,8 @@ from synthgan.core.losses import create_loss
 from synthgan.core.params import check_fraction, check_int, check_positive
 from synthgan.core.random import check_random_state, derive_seed, torch_seed_scope
 from synthgan.core.session import FitPlan, Network, TrainingContext
-from synthgan.exceptions import DataValidationError
+from synthgan.exceptions import DataValidationError, InvalidParameterError
+from synthgan.io.datasets import ParquetDataset, is_dataset_source, open_dataset
 from synthgan.privacy.config import PrivacyConfig
 from synthgan.tabular.conditions import ConditionPlan, plan_conditions
 from synthgan.tabular.networks import (
@@ -29,13 +32,16 @@ from synthgan.tabular.networks import (
 from synthgan.tabular.sample_stream import StreamedTableSampling
 from synthgan.tabular.sampler import ConditionSampler
 from synthgan.tabular.steps import StepOptions, TabularGANSteps, one_hot_conditions
+from synthgan.tabular.stream_stats import scan_dataset
+from synthgan.tabular.streaming import StreamSource
 from synthgan.tabular.transformer import TableTransformer
 from synthgan.tabular.validation import as_frame, plan_columns
 
 __all__ = ["CTGANSynthesizer"]
 
 _POSITIVE_INTS = ("epochs", "batch_size", "discriminator_steps", "embedding_dim", "gp_every",
-                  "max_modes", "mixture_max_rows", "max_categories", "dp_grid_modes")  # fmt: skip
+                  "max_modes", "mixture_max_rows", "max_categories", "dp_grid_modes",
+                  "max_memory_rows", "stream_buffer_rows")  # fmt: skip
 _SAMPLE_CHUNK = 16384  # rows generated per forward pass when sampling
 _PRIVACY_NOTES = (
     "Preprocessing: column kinds come from the dtypes and metadata (public schema); category "
@@ -46,6 +52,14 @@ _PRIVACY_NOTES = (
     "Not covered: the metadata you supplied, the column names and dtypes, errors raised on "
     "invalid data, and every further release (another model or fit on the same records spends "
     "budget again).",
+)
+_STREAMED_PRIVACY = (
+    "privacy is not supported for a streamed fit (a Parquet input above max_memory_rows, or "
+    "streaming=True). DP needs Poisson sampling over the whole table (every record in a batch "
+    "independently with the sampling rate) and DP releases of the preprocessing statistics; "
+    "the shuffle buffer samples rows from a few row groups at a time and the streamed "
+    "statistics are exact, so the guarantee would not hold. Fit with privacy on a table that "
+    "fits in memory (streaming=False), or without privacy."
 )
 
 
@@ -146,6 +160,19 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         generated rows (reads no real record: no clipping, no privacy cost, fast ghost
         clipping); ``"record"`` between each real record and a fake, clipped with the record
         (WGAN-GP as published, per-record gradients with ``torch.func``, several times slower).
+    streaming : bool or "auto", default="auto"
+        How a Parquet input (a file, a dataset directory or a list of files) is read.
+        ``"auto"`` streams it when it has more than ``max_memory_rows`` rows and reads it into
+        memory otherwise (exactly as before); True always streams it; False always reads it
+        into memory. A streamed fit never holds the table: the transformer is fitted from one
+        pass of statistics and training draws rows through a shuffle buffer
+        (``docs/scaling.md``, "Fitting tables larger than memory"). Not with ``privacy``.
+    max_memory_rows : int, default=5_000_000
+        With ``streaming="auto"``: the largest Parquet input (in rows, read from the files'
+        footers) that is read into memory.
+    stream_buffer_rows : int, default=100_000
+        Rows of the shuffle buffer of a streamed fit (encoded, ``float32``): more rows mix the
+        table better and cost ``4 * width`` bytes each.
     max_time : float or None, default=None
         Stop training after the first epoch that ends ``max_time`` seconds after training
         started (a wall-clock budget; a warning says how many epochs ran). With ``privacy``
@@ -204,6 +231,11 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         (unpacks as ``epsilon, delta``); None without. See :meth:`privacy_report`.
     privacy_state_ : dict or None
         With ``privacy``: the accountant's state (its history of steps), saved with the model.
+    streaming_ : dict or None
+        For a streamed fit, its memory model: ``rows``, ``files``, ``row_groups``,
+        ``mixture_reservoir_rows`` (values per continuous column the mixtures were fitted on),
+        ``planning_rows`` (the uniform row sample the column plans were decided on),
+        ``reserve_rows`` (rows kept for rare categories) and ``buffer_rows``; None in memory.
 
     Examples
     --------
@@ -253,6 +285,9 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         privacy: PrivacyConfig | Mapping[str, Any] | None = None,
         dp_grid_modes: int = 10,
         dp_penalty: str = "fake",
+        streaming: bool | str = "auto",
+        max_memory_rows: int = 5_000_000,
+        stream_buffer_rows: int = 100_000,
         max_time: float | None = None,
         checkpoint_dir: str | None = None,
         checkpoint_every: int = 1,
@@ -292,6 +327,9 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         self.privacy = privacy
         self.dp_grid_modes = dp_grid_modes
         self.dp_penalty = dp_penalty
+        self.streaming = streaming
+        self.max_memory_rows = max_memory_rows
+        self.stream_buffer_rows = stream_buffer_rows
         self.max_time = max_time
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_every = checkpoint_every
@@ -305,7 +343,7 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
     # ------------------------------------------------------------------------------------------
     def fit(
         self,
-        data: pd.DataFrame | str,
+        data: pd.DataFrame | str | PathLike | Sequence[str | PathLike],
         *,
         callbacks: Sequence[Callback] | None = None,
         resume: bool = False,
@@ -314,8 +352,11 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
 
         Parameters
         ----------
-        data : pandas.DataFrame or path
-            The training table, or a CSV / Parquet file to read with :func:`synthgan.io.read_table`.
+        data : pandas.DataFrame, path or sequence of paths
+            The training table; or a CSV / Parquet file to read with
+            :func:`synthgan.io.read_table`; or a Parquet dataset (a directory of Parquet files,
+            or a list of files, sharing one schema). A large Parquet input is streamed (see
+            ``streaming``).
         callbacks : sequence of Callback, optional
             Extra :class:`~synthgan.core.callbacks.Callback` objects called by the training loop
             (for example :class:`~synthgan.core.callbacks.EarlyStopping` on a figure of
@@ -332,7 +373,12 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         return self._fit_template(lambda: self._read(data), callbacks=callbacks, resume=resume)
 
     # -- the template's hooks (synthgan.base) ----------------------------------------------------
-    def _read(self, data: pd.DataFrame | str) -> _TableInput:
+    def _read(self, data) -> _TableInput | _StreamInput:
+        dataset = self._dataset_to_stream(data)
+        if dataset is not None:
+            return _StreamInput(dataset, self._effective_batch_size(dataset.n_rows))
+        if is_dataset_source(data) and not _is_file(data):  # a small dataset: read it whole
+            data = open_dataset(data).to_frame()
         df = as_frame(data)
         if self._privacy_config() is None:
             plans = plan_columns(
@@ -347,13 +393,36 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
             )
         return _TableInput(df, plans, self._effective_batch_size(len(df)))
 
-    def _n_records(self, data: _TableInput) -> int:
+    def _dataset_to_stream(self, data) -> ParquetDataset | None:
+        """The dataset to stream, or None to read ``data`` into memory (``streaming``)."""
+        if self.streaming is False:
+            return None
+        if not is_dataset_source(data):
+            if self.streaming is True:
+                raise InvalidParameterError(
+                    "streaming=True reads a Parquet file, a directory of Parquet files or a "
+                    f"list of them; got {type(data).__name__} {str(data)[:80]!r}. Write the "
+                    "table to Parquet (synthgan.io.write_table) or use streaming='auto'."
+                )
+            return None
+        dataset = open_dataset(data)
+        if self.streaming is not True and dataset.n_rows <= self.max_memory_rows:
+            return None
+        if self._privacy_config() is not None:
+            raise InvalidParameterError(_STREAMED_PRIVACY)
+        return dataset
+
+    def _n_records(self, data: _TableInput | _StreamInput) -> int:
+        if isinstance(data, _StreamInput):
+            return data.dataset.n_rows
         return len(data.frame)
 
     def _batch_size(self, data: _TableInput) -> int:
         return data.batch_size
 
-    def _fingerprint(self, data: _TableInput) -> str:
+    def _fingerprint(self, data: _TableInput | _StreamInput) -> str:
+        if isinstance(data, _StreamInput):
+            return data.dataset.fingerprint()
         return frame_digest(data.frame)
 
     def _plan_preprocessing(self, data: _TableInput, resolved):
@@ -362,6 +431,8 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         return private.plan_private_statistics(data.plans, resolved, len(data.frame))
 
     def _prepare(self, data: _TableInput, rng: np.random.Generator, privacy) -> _Prepared:
+        if isinstance(data, _StreamInput):
+            return self._prepare_streamed(data, rng)
         if privacy is None:
             transformer = TableTransformer(
                 max_modes=self.max_modes, weight_threshold=self.weight_threshold,
@@ -385,6 +456,34 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         sampler = private.private_sampler(prep.transformer, self.log_frequency)
         kinds = private.plan_kinds(data.plans)
         return _Prepared(prep.transformer, matrix, codes, sampler, sampler, kinds, data.batch_size)
+
+    def _prepare_streamed(self, data: _StreamInput, rng: np.random.Generator) -> _Prepared:
+        from synthgan.tabular import streaming
+
+        stats = scan_dataset(
+            data.dataset, rng, mixture_rows=self.mixture_max_rows,
+            planning_rows=streaming.PLANNING_ROWS, reserve_rows=streaming.RESERVE_ROWS,
+            track_limit=self.high_cardinality_threshold,
+        )  # fmt: skip
+        plans = streaming.plan_streamed_columns(
+            stats, discrete_columns=self.discrete_columns, metadata=self.metadata,
+            high_cardinality_threshold=self.high_cardinality_threshold,
+        )  # fmt: skip
+        transformer = TableTransformer(
+            max_modes=self.max_modes, weight_threshold=self.weight_threshold,
+            mixture_max_rows=self.mixture_max_rows, max_categories=self.max_categories,
+        ).fit_streamed(stats.frame, plans, stats.summaries())  # fmt: skip
+        source = streaming.stream_source(data.dataset, transformer, stats, rng,
+                                         buffer_rows=self.stream_buffer_rows,
+                                         log_frequency=self.log_frequency)  # fmt: skip
+        sampler = ConditionSampler.from_json({
+            "n_categories": source.n_categories, "log_frequency": self.log_frequency,
+            "counts": np.concatenate(source.counts).tolist() if source.counts else [],
+        })  # fmt: skip
+        kinds = {plan.name: plan.kind for plan in plans}
+        return _Prepared(transformer, source.reserve_matrix, source.reserve_codes, sampler,
+                         sampler, kinds, data.batch_size, source,
+                         _stream_figures(data.dataset, stats, source))  # fmt: skip
 
     def _fit_plan(self, prepared: _Prepared, privacy) -> FitPlan:
         config = self._network_config(prepared.transformer)
@@ -425,8 +524,10 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
             tau=self.tau, gp_lambda=self.gp_lambda, gp_every=self.gp_every,
             reuse_fake=self.reuse_fake,
         )  # fmt: skip
-        data = torch.as_tensor(prepared.matrix, device=context.device)
         spans, loss = prepared.transformer.span_table_, create_loss(self.loss)
+        if prepared.stream is not None:
+            return self._streamed_steps(context, prepared, spans, loss, options)
+        data = torch.as_tensor(prepared.matrix, device=context.device)
         if not private:
             return TabularGANSteps(context, data, prepared.train_sampler, spans, loss, options)
         from synthgan.tabular.private import PrivateTabularSteps
@@ -434,8 +535,19 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         return PrivateTabularSteps(context, data, prepared.codes, prepared.train_sampler, spans,
                                    loss, options, self.dp_penalty)  # fmt: skip
 
+    def _streamed_steps(self, context: TrainingContext, prepared: _Prepared, spans, loss,
+                        options: StepOptions):  # fmt: skip
+        from synthgan.tabular.streaming import ShuffleBuffer, StreamedTabularSteps
+
+        steps = max(1, prepared.stream.dataset.n_rows // prepared.batch_size)  # as in memory
+        buffer = ShuffleBuffer(prepared.stream, seed=derive_seed(context.rng),
+                               batch_size=prepared.batch_size,
+                               steps_per_epoch=steps * self.discriminator_steps)  # fmt: skip
+        return StreamedTabularSteps(context, buffer, spans, loss, options)
+
     def _learned(self, prepared: _Prepared, result) -> dict[str, Any]:
         return {
+            "streaming_": prepared.streaming,
             "column_kinds_": prepared.kinds,
             "transformer_": prepared.transformer,
             "sampler_": prepared.sample_sampler,
@@ -482,6 +594,10 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         if not 0 <= self.weight_threshold < 1:
             raise ValueError(f"weight_threshold must be in [0, 1), got {self.weight_threshold!r}.")
         check_fraction("ema_decay", self.ema_decay, optional=True)
+        if not (isinstance(self.streaming, bool) or self.streaming == "auto"):
+            raise InvalidParameterError(
+                f"streaming must be 'auto', True or False, got {self.streaming!r}."
+            )
         create_loss(self.loss)  # raises with the valid names
 
     def _effective_batch_size(self, n_rows: int) -> int:
@@ -627,6 +743,7 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
             "sampler": self.sampler_.to_json(),
             "network": self.network_config_.to_json(),
             "column_kinds": self.column_kinds_,
+            "streaming": self.streaming_,
         }
 
     def _set_family_state(self, state: dict[str, Any]) -> None:
@@ -634,6 +751,7 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         self.sampler_ = ConditionSampler.from_json(state["sampler"])
         self.network_config_ = TabularNetworkConfig.from_json(state["network"])
         self.column_kinds_ = dict(state.get("column_kinds") or _kinds_of(self.transformer_))
+        self.streaming_ = state.get("streaming")  # absent from files written before streaming
 
     def _empty_networks(self) -> dict[str, torch.nn.Module]:
         return {"generator": Generator(self.network_config_)}
@@ -690,6 +808,34 @@ class _Prepared:
     sample_sampler: ConditionSampler
     kinds: dict[str, str]
     batch_size: int
+    stream: StreamSource | None = None  # a streamed fit's source of training rows
+    streaming: dict | None = None  # its memory model (streaming_)
+
+
+@dataclass(frozen=True)
+class _StreamInput:
+    """A Parquet dataset to stream (never read whole)."""
+
+    dataset: ParquetDataset
+    batch_size: int
+
+
+def _is_file(data) -> bool:
+    return isinstance(data, (str, PathLike)) and Path(data).is_file()
+
+
+def _stream_figures(dataset: ParquetDataset, stats, source: StreamSource) -> dict[str, int]:
+    return {
+        "rows": dataset.n_rows,
+        "files": len(dataset.files),
+        "row_groups": len(dataset.row_groups),
+        "mixture_reservoir_rows": int(max((len(s.sample) for s in stats.numeric.values()),
+                                          default=0)),
+        "planning_rows": stats.planning_rows,
+        "reserve_rows": len(source.reserve_matrix),
+        "reserve_rows_per_category": stats.reserve_rows,
+        "buffer_rows": source.buffer_rows,
+    }  # fmt: skip
 
 
 def frame_digest(frame: pd.DataFrame) -> str:

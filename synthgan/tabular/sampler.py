@@ -61,6 +61,37 @@ class ConditionSampler:
         self.train_cum_probs = self._cumulative(counts, log_frequency)
         self.original_cum_probs = self._cumulative(counts, False)
 
+    @classmethod
+    def over_pairs(
+        cls,
+        rows: np.ndarray,
+        slots: np.ndarray,
+        n_rows: int,
+        n_categories: Sequence[int],
+        counts: Sequence[np.ndarray],
+        log_frequency: bool = True,
+    ) -> ConditionSampler:
+        """A training sampler over explicit ``(row, global slot)`` pairs (a streamed fit's
+        buffer), with category probabilities from ``counts`` (those of the whole table).
+
+        A slot with no pair is never drawn: its probability is set to zero (the others of its
+        column are renormalised), since there is no real row to pair with it.
+        """
+        sampler = cls.__new__(cls)
+        n_slots = int(np.sum(n_categories))
+        slot_count = np.bincount(slots, minlength=n_slots)
+        flat = np.concatenate(counts) if len(counts) else np.zeros(0, dtype=np.int64)
+        drawable = np.where(slot_count > 0, flat, 0)
+        split = np.split(drawable, np.cumsum(n_categories)[:-1]) if len(counts) else []
+        sampler._set_frequencies(n_categories, split, log_frequency)
+        sampler.counts = flat  # the table's counts, as saved
+        sampler.n_rows = n_rows
+        small = np.int16 if n_slots < 2**15 else np.int64  # numpy radix-sorts 16-bit keys
+        sampler.rows_by_slot = rows[np.argsort(slots.astype(small), kind="stable")]
+        sampler.slot_count = slot_count
+        sampler.slot_start = np.concatenate([[0], np.cumsum(slot_count)])[:-1]
+        return sampler
+
     def for_generation(self) -> ConditionSampler:
         """A copy holding only category frequencies (no training row indices)."""
         return ConditionSampler.from_json(self.to_json())

@@ -8,7 +8,7 @@ layout of the result is described once by :attr:`TableTransformer.span_table_`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,6 +83,37 @@ class TableTransformer:
         self.encoders_: list[Encoder] = [self._fit_column(df[p.name], p, rng) for p in plans]
         self._build_layout()
         return self
+
+    def fit_streamed(
+        self, frame: pd.DataFrame, plans: Sequence[ColumnPlan], summaries: Mapping[str, Any]
+    ) -> TableTransformer:
+        """Fit from streamed statistics (a table read in batches, never whole).
+
+        ``summaries[name]`` is what one pass kept of column ``name``: for a continuous or
+        datetime column a :class:`~synthgan.tabular.stream_stats.ValueSummary` (exact moments
+        and bounds, a uniform sample of at most ``mixture_max_rows`` values for the mixture),
+        for a discrete one a :class:`~synthgan.tabular.stream_stats.ValueCounts` (exact
+        counts). ``frame`` is a sample of the table in its dtypes: constant and identifier
+        columns, and every column's dtype, are read from it.
+        """
+        plans = [plan for plan in plans if plan.kind != "text"]
+        self.columns_ = [plan.name for plan in plans]
+        self.encoders_ = [self._fit_summary(frame[p.name], p, summaries) for p in plans]
+        self._build_layout()
+        return self
+
+    def _fit_summary(self, series: pd.Series, plan: ColumnPlan, summaries: Mapping[str, Any]):
+        if plan.kind in ("continuous", "datetime"):
+            return ContinuousEncoder(plan.name, dtype_info(series)).fit_summary(
+                summaries[plan.name], max_modes=self.max_modes,
+                weight_threshold=self.weight_threshold, bounds=plan.bounds,
+            )  # fmt: skip
+        if plan.kind == "discrete":
+            counts = summaries[plan.name]
+            limit = self.max_categories if plan.compact else None
+            encoder = DiscreteEncoder(plan.name, dtype_info(series))
+            return encoder.fit_counts(counts.values, counts.frequencies, max_categories=limit)
+        return self._fit_column(series, plan, np.random.default_rng(0))  # reads no randomness
 
     def _fit_column(self, series: pd.Series, plan: ColumnPlan, rng: np.random.Generator):
         info = dtype_info(series)
