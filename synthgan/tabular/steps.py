@@ -96,13 +96,20 @@ class TabularGANSteps(GANSteps):
         """Conditions (one-hot), their slots, and the matching real rows for this rank's block
         of one batch (the whole batch in one process)."""
         mine = self.context.rows(self.options.batch_size)
-        slots, rows = self.sampler.sample_train(self.options.batch_size, self.rng)
+        slots, rows = self._train_sampler().sample_train(self.options.batch_size, self.rng)
         slots, rows = (None if slots is None else slots[mine]), rows[mine]
         batch = len(rows)
         cond = one_hot_conditions(slots, self.spans.condition_width, batch, self.device)
         slot_t = None if slots is None else torch.as_tensor(slots, device=self.device)
-        real = self.data[torch.as_tensor(rows, device=self.device)]  # (batch, data_dim)
-        return cond, slot_t, real
+        return cond, slot_t, self._real_rows(rows)
+
+    def _train_sampler(self) -> ConditionSampler:
+        """The sampler of this step's conditions and real rows."""
+        return self.sampler
+
+    def _real_rows(self, rows: np.ndarray) -> Tensor:
+        """The encoded real rows ``rows`` of the sampler's table: ``(len(rows), data_dim)``."""
+        return self.data[torch.as_tensor(rows, device=self.device)]
 
     def _generator_conditions(self, batch: int) -> tuple[Tensor, Tensor | None]:
         """Conditions of a generator step that has no cached pass (training-by-sampling)."""

@@ -223,19 +223,19 @@ class StreamedTabularSteps(TabularGANSteps):
         super().__init__(context, None, None, spans, loss, options)
         self.buffer = buffer
 
-    def _draw(self) -> tuple[Tensor, Tensor | None, Tensor]:
-        batch = self.options.batch_size
-        sampler = self.buffer.at(self._critic_steps)
-        slots, rows = sampler.sample_train(batch, self.rng)
-        cond = one_hot_conditions(slots, self.spans.condition_width, batch, self.device)
-        slot_t = None if slots is None else torch.as_tensor(slots, device=self.device)
-        real = torch.as_tensor(self.buffer.matrix[rows], device=self.device)  # (batch, data_dim)
-        return cond, slot_t, real
+    def _train_sampler(self):
+        return self.buffer.at(self._critic_steps)  # the same buffer on every rank
+
+    def _real_rows(self, rows: np.ndarray) -> Tensor:
+        return torch.as_tensor(self.buffer.matrix[rows], device=self.device)  # (batch, data_dim)
 
     def _generator_conditions(self, batch: int) -> tuple[Tensor, Tensor | None]:
         # Conditions only: the buffer is not advanced (nor refilled for the end-of-fit
         # calibration of the averaged generator).
         sampler = self.buffer.sampler or self.buffer.at(self._critic_steps)
+        mine = self.context.rows(batch)  # this rank's block of the global batch
         slots, _ = sampler.sample_train(batch, self.rng)
-        cond = one_hot_conditions(slots, self.spans.condition_width, batch, self.device)
+        slots = None if slots is None else slots[mine]
+        size = len(range(batch)[mine])
+        cond = one_hot_conditions(slots, self.spans.condition_width, size, self.device)
         return cond, None if slots is None else torch.as_tensor(slots, device=self.device)

@@ -7,6 +7,7 @@ the fits, data and probes live here rather than in the test file.
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from sklearn.datasets import load_digits
 from synthgan import CTGANSynthesizer, DCGANSynthesizer
 from synthgan.core.callbacks import Callback
 from synthgan.core.distributed import current
-from synthgan.io import checkpoints
+from synthgan.io import checkpoints, write_table
 
 _TABLE = dict(
     epochs=2, batch_size=40, pac=4, embedding_dim=8, generator_dim=(16, 16),
@@ -49,6 +50,13 @@ def table() -> pd.DataFrame:
     )
 
 
+def table_file() -> str:
+    """:func:`table` as a Parquet file, for the streamed (out-of-core) fit."""
+    path = Path(tempfile.gettempdir()) / f"synthgan-ddp-table-{os.getppid()}.parquet"
+    write_table(table(), path, overwrite=True)  # atomic: ranks writing it at once is fine
+    return str(path)
+
+
 def images() -> np.ndarray:
     return np.rint(load_digits().images[:256] * (255 / 16)).astype(np.uint8)
 
@@ -57,6 +65,10 @@ def images() -> np.ndarray:
 CASES = {
     "ctgan_exact": (lambda **kw: ExactCTGAN(**{**_TABLE, **kw}), table),
     "ctgan": (lambda **kw: CTGANSynthesizer(**{**_TABLE, **kw}), table),
+    "ctgan_streamed_exact": (
+        lambda **kw: ExactCTGAN(**{**_TABLE, "streaming": True, "stream_buffer_rows": 200, **kw}),
+        table_file,
+    ),
     "dcgan_exact": (
         lambda **kw: DCGANSynthesizer(
             **{**_IMAGE, "generator_norm": "group", "discriminator_norm": "group", **kw}

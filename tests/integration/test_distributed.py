@@ -40,7 +40,7 @@ def _max_difference(a: dict, b: dict) -> float:
 
 
 def test_two_ranks_train_as_one_process_and_only_rank_0_writes(tmp_path):
-    names = ["ctgan_exact", "dcgan_exact", "ctgan", "dcgan"]
+    names = ["ctgan_exact", "dcgan_exact", "ctgan", "dcgan", "ctgan_streamed_exact"]
     params = {"ctgan_exact": {"checkpoint_dir": str(tmp_path / "ck")}}
     launch(cases.rank_fits, 2, (str(tmp_path), names, params))
     for name in names:  # every rank ends with rank 0's model and the same history
@@ -48,7 +48,7 @@ def test_two_ranks_train_as_one_process_and_only_rank_0_writes(tmp_path):
         assert _max_difference(r0["weights"], r1["weights"]) == 0.0
         assert torch.equal(r0["history"], r1["history"])
         assert torch.isfinite(r0["history"]).all()
-    for name in ["ctgan_exact", "dcgan_exact"]:
+    for name in ["ctgan_exact", "dcgan_exact", "ctgan_streamed_exact"]:
         single = cases.fit(name)
         ddp = _load(tmp_path, name, 0)
         assert _max_difference(cases.weights(single), ddp["weights"]) < EXACT
