@@ -1,13 +1,20 @@
-"""Scale: streamed sampling to Parquet (rows/s, peak memory; 1 and 2 workers), against the
-``ctgan`` package's in-memory ``sample`` in the same run.
+"""Scale (issue 19): streamed sampling, the out-of-core fit and distributed training.
+
+* ``sampling``: ``sample_to`` of ``--rows`` rows to a Parquet dataset (rows/s, peak memory; 1 and
+  2 workers) and of ``--small-rows`` rows, against the ``ctgan`` package's in-memory ``sample``
+  of as many rows in the same run;
+* ``fit``: the out-of-core fit of a ``--fit-rows`` Parquet table built from Adult (peak memory,
+  s/epoch, quality) against an in-memory fit of a ``--fit-sample-rows`` sample with the same
+  steps (``scale_fit.py``; the table is written by ``make_large_adult.py`` when missing);
+* ``ddp``: CTGAN on Adult with 1 and 2 gloo processes (s/epoch, agreement; ``scale_ddp.py``).
 
 Every measurement runs in its own fresh Python process, one after another (never two at once:
 the machine has 2 cores), and its result is written to the JSON file as soon as it ends, so an
 interrupted run resumes where it stopped (``--resume``). Peak memory is the resident set's high
 mark (``getrusage``) of the writing process and, with workers, of the largest worker.
 
-    python benchmarks/scale.py                                  # 10^8 rows, workers 1 and 2
-    python benchmarks/scale.py --rows 1000000 --workers 1       # a quick run
+    python benchmarks/scale.py                                  # everything, full sizes
+    python benchmarks/scale.py --parts sampling --rows 1000000 --workers 1   # a quick run
     python benchmarks/scale.py --resume --output benchmarks/results/scale.json
 
 Both models are fitted on Adult for ``--fit-epochs`` epochs (throughput does not depend on how
@@ -49,6 +56,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="where the models and outputs go (kept for --resume)",
     )
     p.add_argument("--resume", action="store_true", help="skip the runs already in --output")
+    p.add_argument("--parts", nargs="+", default=["sampling", "fit", "ddp"],
+                   choices=["sampling", "fit", "ddp"])  # fmt: skip
+    p.add_argument("--fit-rows", type=int, default=20_000_000)
+    p.add_argument("--fit-sample-rows", type=int, default=1_000_000)
+    p.add_argument("--fit-data", help="the large table (default: in --work-dir)")
+    p.add_argument("--ddp-epochs", type=int, default=1)
     p.add_argument("--skip-ctgan", action="store_true")
     p.add_argument("_run", nargs="?", help=argparse.SUPPRESS)  # internal: one measurement
     p.add_argument("--spec", help=argparse.SUPPRESS)
@@ -92,7 +105,9 @@ def _measure(spec: dict) -> dict:
         "seconds": seconds,
         "rows_per_s": rows / seconds,
         "peak_rss_mb": _peak_mb(resource.RUSAGE_SELF),
-        "peak_rss_worker_mb": _peak_mb(resource.RUSAGE_CHILDREN),
+        "peak_rss_worker_mb": _peak_mb(resource.RUSAGE_CHILDREN)
+        if spec.get("workers", 1) > 1
+        else None,
         "output_mb": _size_mb(spec.get("out")),
     }
 
@@ -129,7 +144,7 @@ def _plan(args, work: Path) -> list[tuple[str, dict]]:
     models = {s: str(work / f"{s}.model") for s in ("synthgan", "ctgan")}
     systems = ["synthgan"] + ([] if args.skip_ctgan else ["ctgan"])
     base = {"threads": args.threads}
-    plan = [(f"fit/{s}", {**base, "kind": "fit", "system": s, "model": models[s],
+    plan = [(f"model/{s}", {**base, "kind": "fit", "system": s, "model": models[s],
                           "epochs": args.fit_epochs}) for s in systems]  # fmt: skip
     for system in systems:  # in memory, one DataFrame: the peer's only way
         spec = {**base, "kind": "sample", "system": system, "model": models[system]}
@@ -174,17 +189,45 @@ def main(argv=None) -> None:
     results = json.loads(output.read_text())["results"] if args.resume and output.exists() else {}
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:  # after every measurement
+        payload = {"machine": _common.machine_info(), "args": vars(args), "results": results}
+        _common.write_json(output, payload)
+
+    if "sampling" in args.parts:
+        _sampling(args, work, results, save)
+    if "fit" in args.parts and not (args.resume and "fit/streamed" in results):
+        _out_of_core(args, work, results, save)
+    if "ddp" in args.parts and not (args.resume and "ddp" in results):
+        import scale_ddp
+
+        results["ddp"] = scale_ddp.measure(args.ddp_epochs)
+        save()
+        print(f"[scale] ddp: {results['ddp']['seconds_per_epoch']}", flush=True)
+
+
+def _out_of_core(args, work: Path, results: dict, save) -> None:
+    from scale_fit import run_scale_fit
+
+    data = Path(args.fit_data or work / f"large_adult_{args.fit_rows}.parquet")
+    print(f"[scale] out-of-core fit of {data} ...", flush=True)
+    for figures in run_scale_fit(data, args.fit_rows, sample_rows=args.fit_sample_rows):
+        results[f"fit/{figures['mode']}"] = figures
+    save()
+    print(f"[scale] fit: {results['fit/streamed']}", flush=True)
+
+
+def _sampling(args, work: Path, results: dict, save) -> None:
     for key, spec in _plan(args, work):
         if (
             key in results
             and "error" not in results[key]
-            and (not key.startswith("fit/") or Path(spec["model"]).exists())
+            and (not key.startswith("model/") or Path(spec["model"]).exists())
         ):
             continue
         print(f"[scale] {key} ...", flush=True)
         results[key] = _run_one(spec)
-        _common.write_json(output, {"machine": _common.machine_info(), "args": vars(args),
-                                    "results": results})  # fmt: skip
+        save()
         print(f"[scale] {key}: {results[key]}", flush=True)
     small = results.get(f"sample/ctgan/{args.small_rows}", {}).get("rows_per_s")
     ours = results.get(f"sample_to/{args.small_rows}/w1", {}).get("rows_per_s")
