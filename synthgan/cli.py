@@ -105,7 +105,10 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
         epilog=_FIT_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    fit.add_argument("input", help="training table (.csv, .csv.gz, .tsv, .parquet, ...)")
+    fit.add_argument(
+        "input",
+        help="training table (.csv, .csv.gz, .tsv, .parquet, ...) or a directory of Parquet files",
+    )
     fit.add_argument("-o", "--output", required=True, help="model file to write (*.synthgan)")
     fit.add_argument("--epochs", type=int, default=300, help="training epochs (default: 300)")
     fit.add_argument(
@@ -121,6 +124,12 @@ def _add_fit(commands: argparse._SubParsersAction) -> None:
     )
     _add_reading_options(fit)
     _add_training_options(fit, default_batch="500")
+    fit.add_argument(
+        "--streaming",
+        choices=("auto", "on", "off"),
+        help="Parquet input: read it in batches instead of into memory (default auto: when it "
+        "has more than 5 million rows; see docs/scaling.md)",
+    )
     _add_privacy_options(fit)
     fit.add_argument("--seed", type=int, help="random seed (same data and seed, same model)")
     fit.add_argument("--overwrite", action="store_true", help="replace an existing output file")
@@ -246,6 +255,11 @@ def _training_options(args: argparse.Namespace) -> dict[str, Any]:
         "checkpoint_every": args.checkpoint_every,
     }
     return {name: value for name, value in given.items() if value is not None}
+
+
+def _streaming_option(args: argparse.Namespace) -> dict[str, Any]:
+    choice = {"auto": "auto", "on": True, "off": False}.get(args.streaming)
+    return {} if args.streaming is None else {"streaming": choice}
 
 
 def _add_privacy_options(parser: argparse.ArgumentParser, *, tables: bool = True) -> None:
@@ -617,6 +631,7 @@ def _run_fit(args: argparse.Namespace) -> None:
         resume=args.resume,
         **_job_options(args),
         **_training_options(args),
+        **_streaming_option(args),
     )
     _report_fit(path, quiet=args.quiet)
 

@@ -9,6 +9,7 @@ from typing import Any
 from synthgan.base import BaseSynthesizer, load
 from synthgan.exceptions import DataValidationError
 from synthgan.io.atomic import StrPath
+from synthgan.io.datasets import is_dataset_source
 from synthgan.io.tables import has_table_extension, read_table
 from synthgan.tabular import CTGANSynthesizer
 from synthgan.workflows._checks import (
@@ -49,7 +50,9 @@ def fit_table(
     ----------
     input_path : str or PathLike
         The training table (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``, ``.parquet``, ``.pq``),
-        read with :func:`synthgan.io.read_table`.
+        read with :func:`synthgan.io.read_table`, or a directory of Parquet files. A Parquet
+        input is passed to ``fit`` as a path, which streams it when it is large (the
+        ``streaming`` option of :class:`~synthgan.CTGANSynthesizer`).
     output_path : str or PathLike
         Where to write the model file; it must end in ``.synthgan``. It may never be the
         input table or the metadata file, even with ``overwrite=True``.
@@ -97,7 +100,7 @@ def fit_table(
     check_device(synthesizer_options.get("device"))
     set_threads(threads)
     metadata = None if metadata_path is None else read_metadata(metadata_path)
-    data = read_table(input_path, **dict(read_options or {}))
+    data = _training_data(input_path, read_options)
     model = CTGANSynthesizer(
         epochs=epochs,
         discrete_columns=None if discrete_columns is None else list(discrete_columns),
@@ -108,6 +111,14 @@ def fit_table(
     )
     model.fit(data, resume=resume)
     return save_fitted(model, output, overwrite=overwrite)  # rank 0 writes
+
+
+def _training_data(input_path: StrPath, read_options: Mapping[str, Any] | None):
+    """A Parquet file or directory goes to ``fit`` as its path, so that a table larger than
+    memory is streamed (``streaming``); anything else is read here."""
+    if not read_options and is_dataset_source(input_path) and Path(input_path).exists():
+        return str(input_path)
+    return read_table(input_path, **dict(read_options or {}))
 
 
 def sample_table(

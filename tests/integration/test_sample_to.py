@@ -189,3 +189,20 @@ def test_cli_sample_images_to_shards(digits, tmp_path, capsys):
             "--chunk-rows", "16", "--quiet"]  # fmt: skip
     assert main(argv) == 0, capsys.readouterr().err
     assert [f["rows"] for f in check_complete(tmp_path / "shards")["files"]] == [16, 16, 8]
+
+
+def test_cli_fits_a_parquet_directory_streamed_and_samples_it_back(fitted, tmp_path, capsys):
+    """The round trip of issue 19 on the command line: a directory dataset in, streamed fit,
+    a directory dataset out."""
+    model, _ = fitted
+    source = model.sample_to(tmp_path / "source", 400, chunk_rows=100, file_rows=100)
+    out = tmp_path / "m.synthgan"
+    argv = ["fit", str(source), "-o", str(out), "--epochs", "1", "--batch-size", "40",
+            "--streaming", "on", "--seed", "0", "--quiet"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    import synthgan
+
+    refit = synthgan.load(out)
+    assert refit.streaming_["files"] == 4 and refit.streaming_["rows"] == 400
+    assert main(["sample", str(out), "-n", "50", "-o", str(tmp_path / "back"), "--quiet"]) == 0
+    assert list(_dataset(tmp_path / "back").columns) == list(_dataset(source).columns)
