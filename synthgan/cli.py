@@ -364,6 +364,7 @@ def _add_stream_options(parser: argparse.ArgumentParser, unit: str) -> None:
         help=f"{unit} generated and written at a time (memory is bounded by it, not by -n)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(library_log=False)  # --quiet is the bar's only: no device lines here
 
 
 def _add_evaluate(commands: argparse._SubParsersAction) -> None:
@@ -800,7 +801,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version and usage errors
         return exc.code if isinstance(exc.code, int) else 2
-    with _warnings_as_messages(), _library_log(not getattr(args, "quiet", True)):
+    shown = not getattr(args, "quiet", True) and getattr(args, "library_log", True)
+    with _warnings_as_messages(), _library_log(shown):
         try:
             args.handler(args)
             sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
