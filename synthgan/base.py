@@ -25,7 +25,6 @@ from sklearn.base import BaseEstimator
 
 from synthgan.core.callbacks import Callback, check_max_time
 from synthgan.core.device import check_device, resolve_device
-from synthgan.core.distributed import refuse_privacy
 from synthgan.core.distributed import setup as distributed_setup
 from synthgan.core.params import check_int
 from synthgan.core.precision import resolve_autocast
@@ -119,10 +118,10 @@ class BaseSynthesizer(BaseEstimator, metaclass=ABCMeta):
         data = read()
         store = self._checkpoint_store(data, checkpoint, initial_rng)
         autocast = resolve_autocast(self.autocast, device)
-        if self.privacy is not None:
-            refuse_privacy(world)  # before any preprocessing
         privacy = self._plan_privacy(data)
         prepared = self._prepare(data, rng, privacy)
+        if privacy is not None:  # every rank made the one release (same data, same stream)
+            world.check_same("the DP preprocessing releases (digest)", privacy.digest())
         prepared_seconds = time.perf_counter() - start
         plan = self._fit_plan(prepared, privacy)
         plan.steps_per_epoch = self._steps_per_epoch(data)  # the count DP-SGD was planned for

@@ -18,7 +18,12 @@ How a distributed fit stays one fit (``docs/scaling.md``, "Distributed training"
   which broadcasts rank 0's weights at the start and averages the gradients of every backward;
 * every rank runs the same number of steps: the loop's length is checked equal on all ranks
   before training, the epoch's figures are averaged over ranks and a stop (time limit, early
-  stopping, privacy budget) is agreed by all ranks before anyone acts on it.
+  stopping, privacy budget) is agreed by all ranks before anyone acts on it;
+* with differential privacy, record ``i`` of a sample drawn from the shared stream belongs to
+  rank ``i mod world_size`` (:meth:`Distributed.owns`): the ranks' shards of a Poisson sample
+  are exactly the one-process sample, and a rank whose shard is empty still steps. The
+  network that reads real records is not wrapped in DDP: the privacy wrapper sums its clipped
+  gradients over ranks and adds the noise once (``synthgan.privacy.engine``).
 """
 
 from __future__ import annotations
@@ -43,7 +48,6 @@ __all__ = [
     "check_batch",
     "current",
     "launch",
-    "refuse_privacy",
     "setup",
 ]
 
@@ -86,6 +90,29 @@ class Distributed:
         """This rank's block of a global batch of ``n_global`` rows (``n_global / world``)."""
         share = n_global // self.world_size
         return slice(self.rank * share, (self.rank + 1) * share)
+
+    def owns(self, index: torch.Tensor) -> torch.Tensor:
+        """Which records of a sample drawn alike on every rank this rank steps, ``(b,)`` bool.
+
+        Record ``i`` belongs to rank ``i mod world_size`` (every record to exactly one rank),
+        so the ranks' shards of a Poisson sample over the whole data make up that sample: each
+        rank's shard is the Poisson sample of its own records at the same rate. All true in
+        one process.
+        """
+        return torch.remainder(index, self.world_size) == self.rank
+
+    @torch.no_grad()
+    def roll_rows(self, block: torch.Tensor) -> torch.Tensor:
+        """This rank's block of the global batch rolled down by one row (``torch.roll(x, 1,
+        0)`` of the whole batch): the first row is the previous rank's last row. Every rank
+        must call it alike (one all-gather of a row per rank)."""
+        if not self.active:
+            return block.roll(1, dims=0)
+        last = block[-1:].contiguous()  # (1, ...)
+        rows = [torch.empty_like(last) for _ in range(self.world_size)]
+        dist.all_gather(rows, last)
+        previous = rows[(self.rank - 1) % self.world_size]
+        return torch.cat([previous, block[:-1]], dim=0)
 
     def device(self, device: torch.device) -> torch.device:
         """The rank's device: ``cuda`` becomes ``cuda:LOCAL_RANK`` (one GPU per process)."""
@@ -183,17 +210,6 @@ class Distributed:
                 "Every rank must read the same training data with the same options, or the "
                 "ranks would run different numbers of steps and hang."
             )
-
-
-def refuse_privacy(world: Distributed) -> None:
-    """Differential privacy in a distributed fit is not supported yet: raise, naming why."""
-    if world.active:
-        raise DistributedError(
-            "Differential privacy is not supported in a distributed fit yet: DP-SGD's Poisson "
-            "sampling and its accountant would have to be shared by all ranks (this process "
-            f"is rank {world.rank} of {world.world_size}). Fit with privacy in one process "
-            "(python ..., not torchrun), or without privacy."
-        )
 
 
 def current() -> Distributed:

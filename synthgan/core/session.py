@@ -8,7 +8,9 @@ discriminator and generator steps). The session owns *how* the fit runs:
 * building the networks, their optimizers and their weight averages (the ``average`` role);
 * differential privacy, through the :class:`PrivacyWrapper` protocol (implemented by
   :mod:`synthgan.privacy`; core never imports it): the network with the ``reads_real`` role is
-  wrapped, and the wrapper is unwrapped at the end;
+  wrapped, and the wrapper is unwrapped at the end; in a distributed fit the wrapper gets the
+  ranks too, and that network is not put in DistributedDataParallel (the wrapper aggregates
+  its clipped gradients over ranks itself);
 * learning-rate schedules (a multiplier per epoch), set at the start of every epoch;
 * stopping: the planned epochs, a time limit, the DP budget, and the caller's callbacks (such as
   :class:`~synthgan.core.callbacks.EarlyStopping` on a figure of generated data);
@@ -41,12 +43,7 @@ from torch import Tensor, nn
 
 from synthgan.core.averaging import WeightAverage, recalibrate_batchnorm
 from synthgan.core.callbacks import Callback, TimeLimit
-from synthgan.core.distributed import (
-    Distributed,
-    DistributedError,
-    check_batch,
-    refuse_privacy,
-)
+from synthgan.core.distributed import Distributed, DistributedError, check_batch
 from synthgan.core.random import derive_seed, rank_seed, torch_seed_scope
 from synthgan.core.trainer import GANTrainer, StepModel
 
@@ -109,11 +106,13 @@ class PrivacyWrapper(Protocol):
 
     Implemented by :class:`synthgan.privacy.training.DPSGDTraining`. The noise is planned when
     the wrapper is made, before any release of data; :meth:`wrap` is called once, on the network
-    that reads real records, and returns the object its step model steps with.
+    that reads real records, and returns the object its step model steps with. ``world`` is
+    this process's rank: in a distributed fit the wrapper sums the network's gradients over
+    ranks itself (the session does not put that network in DistributedDataParallel).
     """
 
     def wrap(self, module: nn.Module, optimizer: torch.optim.Optimizer, *,
-             noise: torch.Generator, **options: Any) -> Any: ...  # fmt: skip
+             noise: torch.Generator, world: Distributed, **options: Any) -> Any: ...  # fmt: skip
 
     @property
     def exhausted(self) -> bool: ...
@@ -240,11 +239,18 @@ class TrainingContext:
         draw = torch.randn(total, dim, device=self.device, generator=self.batch_generator())
         return draw if whole else draw[self.rows(total)]  # (rows, dim)
 
-    def uniform(self, rows: int, dim: int) -> Tensor:
-        """Uniform [0, 1) ``(rows, dim)``, drawn as :meth:`normal` is."""
-        total = rows * self.world.world_size
+    def uniform(self, rows: int, dim: int, *, whole: bool = False) -> Tensor:
+        """Uniform [0, 1) ``(rows, dim)``, drawn as :meth:`normal` is (``whole`` too)."""
+        total = rows if whole else rows * self.world.world_size
         draw = torch.rand(total, dim, device=self.device, generator=self.batch_generator())
-        return draw[self.rows(total)]  # (rows, dim)
+        return draw if whole else draw[self.rows(total)]  # (rows, dim)
+
+    def own_records(self, index: Tensor) -> Tensor:
+        """``(b,)`` bool: the records of a sample drawn alike on every rank (``index``, record
+        numbers) that this rank steps, record i being rank ``i mod world_size``'s (see
+        :meth:`Distributed.owns`); all of them in one process. Draws made per record of the
+        sample are drawn for all of it and masked alike, so that the stream stays shared."""
+        return self.world.owns(index)
 
 
 class GANSteps:
@@ -378,7 +384,9 @@ class FitSession:
             self.context.optimizers[spec.name] = optimizer
         self._wrap_private()
         for spec in self.networks.values():
-            if self.world.active:  # DDP broadcasts rank 0's weights into the module here
+            # DDP broadcasts rank 0's weights into the module here; a DP network's wrapper
+            # broadcasts them and sums its clipped gradients over ranks itself.
+            if self.world.active and spec.name not in self.context.critics:
                 self.context.parallel[spec.name] = self.world.wrap(spec.module, self.device)
             if spec.average is not None:  # a copy of the weights every rank now shares
                 self.averages[spec.name] = WeightAverage(spec.module, spec.average)
@@ -388,8 +396,6 @@ class FitSession:
         """Refuse what a distributed fit cannot do, on every rank, before any collective."""
         if not self.world.active:
             return
-        if self.privacy is not None:
-            refuse_privacy(self.world)
         if self.plan.batch_size is not None:
             check_batch(self.plan.batch_size, self.plan.batch_unit, self.world, "pac")
         plan = self.plan
@@ -416,7 +422,9 @@ class FitSession:
         spec = readers[0]
         noise = self.context.generator(f"{spec.name}.dp_noise")
         optimizer = self.context.optimizers[spec.name]
-        critic = self.privacy.wrap(spec.module, optimizer, noise=noise, **spec.private_options)
+        critic = self.privacy.wrap(
+            spec.module, optimizer, noise=noise, world=self.world, **spec.private_options
+        )
         self.context.critics[spec.name] = critic
 
     def _trainer(self) -> GANTrainer:

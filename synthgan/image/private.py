@@ -29,6 +29,11 @@ DiffAugment and one-sided label smoothing act on each image alone, so they stay:
 are augmented before their per-image gradients are taken, with draws independent of the data.
 The discriminator must not normalise across images (no BatchNorm, checked by
 :func:`~synthgan.privacy.engine.check_dp_module`).
+
+In a distributed fit every rank draws the global Poisson sample from the shared stream and
+steps its own images of it (image i is rank ``i mod W``'s), possibly none; the fake labels and
+noise are drawn for the global fake batch and each rank generates its block, through the
+generator's DistributedDataParallel wrapper (the generator step backpropagates through it).
 """
 
 from __future__ import annotations
@@ -136,15 +141,16 @@ class PrivateImageGANSteps(ImageGANSteps):
     def discriminator_step(self) -> dict[str, float]:
         """One DP-SGD step: Poisson batch of real images clipped and noised; fakes clipped after."""
         index = poisson_batch(self.n_images, self.critic.sample_rate, self.sampling)  # (b,)
-        real, real_labels = self._real_at(index)
+        real, real_labels = self._real_at(index[self.context.own_records(index)])  # (b_r, ...)
         # DiffAugment transforms each image alone, with draws independent of the data: the
         # augmented image is still one record, and its gradient is clipped as such.
         real = diff_augment(real, self.options.augment)
-        batch = self.options.batch_size
-        fake_labels = self._fake_labels(batch)
-        noise = self._noise(batch)
+        batch, mine = self.options.batch_size, self.context.rows(self.options.batch_size)
+        fake_labels = self._fake_labels(batch)  # the global draw; this rank's block below
+        fake_labels = None if fake_labels is None else fake_labels[mine]
+        noise = self._noise(len(range(batch)[mine]))  # this rank's block of the global noise
         with self.context.precision():
-            fake = self.generator(noise, fake_labels)
+            fake = self.train_generator(noise, fake_labels)
         shown = diff_augment(fake.detach().float(), self.options.augment)
         scores: list[Tensor] = []
         hooks = self.critic.grad_sampler == "hooks"  # torch.func's vmap: no scores to keep

@@ -53,6 +53,22 @@ Averaging. The noisy sum is divided by the *expected* batch size ``q·n`` (Opacu
 ``loss_reduction="mean"``), not by the random Poisson batch size, which would itself depend on
 the data; per-record gradients are taken of the *summed* real loss (GradSampleModule
 ``loss_reduction="sum"``) so ``grad_sample[i]`` is exactly ``∇ ℓ_i``.
+
+Several ranks (``world``, a distributed fit). Each rank holds the whole data and steps its
+shard of the global Poisson sample (record i is rank ``i mod W``'s: see
+:meth:`synthgan.core.distributed.Distributed.owns`), possibly empty. The critic uses Opacus'
+distributed pieces: ``DifferentiallyPrivateDistributedDataParallel`` gives every rank rank 0's
+weights, and ``DistributedDPOptimizer`` clips each rank's records, adds the noise on rank 0
+only and sums the ranks' gradients::
+
+    p.grad_r = (Σ_{i ∈ shard r} clip_C(∇ ℓ_i) + [r = 0] N(0, σ²C²)) / (q·n / W)
+             + Σ_{j ∈ fakes r} clip_C(∇ f_j) / m_r + ∇ fake_loss_r      # each rank r
+    p.grad   = (1/W) Σ_r p.grad_r                                        # one all-reduce
+
+which is the one-process gradient above (the fakes' mean of equal blocks ``m_r = m / W``), the
+noise added once. Every rank steps every step, so every rank's accountant charges the same
+global steps at the global rate q. Opacus' own distributed Poisson sampler is not used: it
+skips empty local batches, which would leave the ranks out of step.
 """
 
 from __future__ import annotations
@@ -67,11 +83,13 @@ from typing import Any
 
 import torch
 from opacus import GradSampleModule
-from opacus.optimizers import DPOptimizer
+from opacus.distributed import DifferentiallyPrivateDistributedDataParallel
+from opacus.optimizers import DistributedDPOptimizer, DPOptimizer
 from opacus.validators import ModuleValidator
 from torch import Tensor, nn
 from torch.func import functional_call, grad_and_value, vmap
 
+from synthgan.core.distributed import Distributed
 from synthgan.exceptions import PrivacyBudgetError
 from synthgan.privacy.accounting import (
     DPSGDSummary,
@@ -334,6 +352,10 @@ class PrivateCritic:
         from :func:`per_sample_grads` (``torch.func``; needed for gradient penalties), or only
         their norms by ghost clipping (fastest; every trainable layer must be an ``nn.Linear``
         applied once per record, and the real term may not differentiate the critic again).
+    world : Distributed, optional
+        The ranks of a distributed fit (one process when None): each rank steps its shard of
+        the Poisson sample and its block of the fakes; gradients are summed over ranks and the
+        noise added once (see the module docstring).
 
     Attributes
     ----------
@@ -368,6 +390,7 @@ class PrivateCritic:
         accountant: str = "prv",
         generator: torch.Generator | None = None,
         grad_sampler: str = "hooks",
+        world: Distributed | None = None,
     ) -> None:
         _check_settings(n_records, sample_rate, noise_multiplier, max_grad_norm, max_steps)
         if grad_sampler not in GRAD_SAMPLERS:
@@ -380,15 +403,19 @@ class PrivateCritic:
         self.expected_batch_size = float(sample_rate) * n_records  # q·n, the DP averaging divisor
         self.accountant_name, self.accountant = accountant, create_accountant(accountant)
         self.steps_taken = 0
+        self.world = world or Distributed()
         self._gsm = _attach_hooks(module) if grad_sampler == "hooks" else None
-        self.optimizer = DPOptimizer(
-            optimizer,
+        self.optimizer = _dp_optimizer(
+            optimizer, self.world,
             noise_multiplier=float(noise_multiplier),
             max_grad_norm=float(max_grad_norm),
-            expected_batch_size=self.expected_batch_size,
+            expected_batch_size=self.expected_batch_size / self.world.world_size,  # per rank
             loss_reduction="mean",  # divide the noisy sum by expected_batch_size
             generator=generator if generator is not None else _fresh_generator(self.params),
-        )
+        )  # fmt: skip
+        if self.world.active:  # rank 0's weights on every rank (Opacus broadcasts them)
+            DifferentiallyPrivateDistributedDataParallel(module)
+        # The accountant sees the global rate q: the ranks' shards make one Poisson sample.
         self.optimizer.attach_step_hook(self.accountant.get_optimizer_hook_fn(self.sample_rate))
 
     @property
@@ -462,6 +489,8 @@ class PrivateCritic:
             fake_value = self._add_fake_gradient(fake_loss)
             if fake_records is not None:
                 fake_value = _nan_sum(fake_value, self._add_clipped_fake_gradient(*fake_records))
+        if self.world.active:  # p.grad = the mean over ranks of their p.grad (one all-reduce)
+            self.optimizer.reduce_gradients()
         self.optimizer.original_optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)  # free per-record gradient storage
         self.steps_taken += 1
@@ -522,7 +551,8 @@ class PrivateCritic:
         if fake_records is not None:
             fakes, fake_fn = fake_records
             m = _batch_size(fakes)
-            groups.append((fakes, fake_fn, self.expected_batch_size / max(m, 1)))
+            # The optimizer's divisor: q·n / W on each of W ranks (q·n in one process).
+            groups.append((fakes, fake_fn, self.optimizer.expected_batch_size / max(m, 1)))
         summed, values = self._ghost_clip(groups)
         for p, g in zip(self.params, summed, strict=True):
             p.summed_grad = torch.zeros_like(p) if g is None else g.detach()
@@ -769,6 +799,14 @@ def _trainable_params(module: nn.Module, optimizer: torch.optim.Optimizer) -> li
             "torch.optim.Adam(discriminator.parameters(), ...)."
         )
     return params
+
+
+def _dp_optimizer(optimizer: torch.optim.Optimizer, world: Distributed, **options: Any):
+    """Opacus' DPOptimizer, or on several ranks its DistributedDPOptimizer (noise on rank 0,
+    ``reduce_gradients`` sums the ranks' gradients and divides by their number)."""
+    if world.active:
+        return DistributedDPOptimizer(optimizer, **options)
+    return DPOptimizer(optimizer, **options)
 
 
 def _fresh_generator(params: list[nn.Parameter]) -> torch.Generator:

@@ -14,17 +14,27 @@ Every family plans its privacy the same way, in this order:
 3. The session wraps the network that reads real records (:meth:`wrap`, a
    :class:`~synthgan.privacy.engine.PrivateCritic`), steps it, checkpoints and restores the
    accountant (:meth:`state_dict`), and unwraps it at the end.
+
+In a distributed fit every rank makes this plan and the preprocessing releases alike: each
+reads the same data and continues the same numpy stream, so each draws the same noise and
+publishes the same statistics, which are one release, charged once (the template fit checks
+that every rank holds the same, :meth:`digest`). Each rank's accountant charges the same global
+steps at the global rate q, so ε is the one-process figure on every rank.
 4. :meth:`spent` composes the releases with DP-SGD into the model's ``privacy_spent_``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
+from synthgan.core.distributed import Distributed
 from synthgan.exceptions import PrivacyBudgetError
 from synthgan.privacy.accounting import PrivacySpent, plan_dp_sgd
 from synthgan.privacy.config import ResolvedPrivacy
@@ -118,17 +128,29 @@ class DPSGDTraining:
 
     # -- core.session.PrivacyWrapper -------------------------------------------------------------
     def wrap(self, module: nn.Module, optimizer: torch.optim.Optimizer, *,
-             noise: torch.Generator, grad_sampler: str = "hooks") -> PrivateCritic:  # fmt: skip
-        """Wrap the discriminator for DP-SGD with the planned q, σ and step count."""
+             noise: torch.Generator, world: Distributed | None = None,
+             grad_sampler: str = "hooks") -> PrivateCritic:  # fmt: skip
+        """Wrap the discriminator for DP-SGD with the planned q, σ and step count (on the
+        ranks of ``world``: clipped gradients summed over ranks, the noise added once)."""
         if self.critic is not None:
             raise RuntimeError("This DP-SGD plan already wrapped a network.")
         self.critic = PrivateCritic(
             module, optimizer, n_records=self.n_records, sample_rate=self.sample_rate,
             noise_multiplier=self.noise_multiplier, max_grad_norm=self.resolved.max_grad_norm,
             max_steps=self.steps, accountant=self.resolved.accountant, generator=noise,
-            grad_sampler=grad_sampler,
+            grad_sampler=grad_sampler, world=world,
         )  # fmt: skip
         return self.critic
+
+    def digest(self) -> str:
+        """A fingerprint of the preprocessing releases made (values, costs, noise): equal on
+        every rank of a distributed fit, or the ranks did not release the same statistics."""
+        entries = sorted(
+            (name, r.mechanism, r.epsilon, r.delta, r.noise_multiplier, r.value)
+            for name, r in self.releases.items()
+        )
+        text = json.dumps(entries, default=_plain, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def exhausted(self) -> bool:
@@ -187,3 +209,10 @@ def _within(release: Release, planned: Release) -> bool:
         and release.noise_multiplier >= planned.noise_multiplier * (1 - tolerance)
     )
     return eps_ok and delta_ok and noise_ok
+
+
+def _plain(value: Any) -> Any:
+    """JSON for what a release may hold besides plain types (arrays, numpy scalars)."""
+    if isinstance(value, np.ndarray | np.generic | torch.Tensor):
+        return np.asarray(value).tolist()
+    return repr(value)

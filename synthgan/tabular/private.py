@@ -49,6 +49,14 @@ real record: each fake row's gradient is clipped to C like a record's (the two t
 their balance: clipping only the real term left the critic learning mostly from the fakes), and
 their mean is added after the noise, uncharged. The default penalty, between pairs of fakes,
 reads no real record either and is added unclipped.
+
+In a distributed fit every rank draws the *global* Poisson sample and every per-record draw
+(its condition column, its penalty partner's noise and mixing weight) from the shared streams,
+and keeps its own records (record i is rank ``i mod W``'s, :meth:`TrainingContext.own_records`);
+the fakes' conditions, noise and penalty weights are drawn for the global fake batch and each
+rank keeps its block, and the fake-pair penalty pairs each fake with the previous one of the
+*global* batch (:meth:`~synthgan.core.distributed.Distributed.roll_rows`). So the ranks together
+step exactly the one-process step, and a rank with no record in the sample still steps.
 """
 
 from __future__ import annotations
@@ -745,15 +753,21 @@ class PrivateTabularSteps(TabularGANSteps):
         self.codes = torch.as_tensor(codes, device=self.device)  # (n, n_discrete)
         self.offsets = torch.as_tensor(sampler.offsets, device=self.device)
         self.fake_batch = max(1, round(self.critic.expected_batch_size))
+        _check_fake_batch(self.fake_batch, context.world.world_size)
 
     def _public_conditions(self, batch: int) -> tuple[Tensor, Tensor | None]:
-        """Conditions drawn from the DP frequencies (no real record involved)."""
+        """Conditions drawn from the DP frequencies (no real record involved): this rank's
+        block of a global draw of ``batch`` (all of it in one process)."""
         slots = self.sampler.sample_original(batch, self.rng)
-        cond = one_hot_conditions(slots, self.spans.condition_width, batch, self.device)
+        mine = self.context.rows(batch)
+        slots = None if slots is None else slots[mine]
+        local = len(range(batch)[mine])
+        cond = one_hot_conditions(slots, self.spans.condition_width, local, self.device)
         return cond, None if slots is None else torch.as_tensor(slots, device=self.device)
 
     def _own_conditions(self, index: Tensor) -> Tensor:
-        """Each real record's condition: its category in a uniformly drawn discrete column."""
+        """Each real record's condition: its category in a uniformly drawn discrete column
+        (for every record of the sample ``index``, the global one in a distributed fit)."""
         width, batch = self.spans.condition_width, index.shape[0]
         if self.codes.shape[1] == 0:
             return torch.zeros(batch, width, device=self.device)
@@ -770,7 +784,9 @@ class PrivateTabularSteps(TabularGANSteps):
 
         opts = self.options
         index = poisson_batch(self.data.shape[0], self.critic.sample_rate, self.torch_generator)
-        real = torch.cat([self.data[index], self._own_conditions(index)], dim=1)  # (b, d + c)
+        mine = self.context.own_records(index)  # (b,) this rank's records of the global sample
+        conditions = self._own_conditions(index)  # (b, c)
+        real = torch.cat([self.data[index[mine]], conditions[mine]], dim=1)  # (b_r, d + c)
         penalise = opts.gp_lambda > 0 and self._critic_steps % opts.gp_every == 0
         self._critic_steps += 1
         cond, slots = self._public_conditions(self.fake_batch)
@@ -779,7 +795,8 @@ class PrivateTabularSteps(TabularGANSteps):
         fake_in = torch.cat([fake.detach(), cond], dim=1)
         weight = opts.gp_lambda * opts.gp_every
         if penalise and self.penalty == "record":
-            inputs, record_loss = self._record_penalty_inputs(real), self._record_loss(weight)
+            inputs = self._record_penalty_inputs(real, conditions, mine)
+            record_loss = self._record_loss(weight)
         else:
             inputs, record_loss = (real,), self._real_loss
         fake_loss = self._fake_loss(fake_in, weight if penalise and self.penalty == "fake" else 0)
@@ -803,9 +820,12 @@ class PrivateTabularSteps(TabularGANSteps):
         """The penalty between pairs of fakes (none when ``weight`` is 0)."""
         if not weight:
             return None
-        # Points between each fake row and another (other noise, other condition).
-        alpha = torch.rand(fake_in.shape[0], 1, device=self.device, generator=self.torch_generator)
-        mixed = torch.lerp(fake_in.roll(1, dims=0), fake_in, alpha).detach()
+        # Points between each fake row and the previous one of the global batch (other noise,
+        # other condition); the weights drawn for the global batch, this rank's block kept.
+        alpha = torch.rand(self.fake_batch, 1, device=self.device, generator=self.torch_generator)
+        alpha = alpha[self.context.rows(self.fake_batch)]  # (m_r, 1)
+        partner = self.context.world.roll_rows(fake_in.detach())
+        mixed = torch.lerp(partner, fake_in, alpha).detach()
 
         def loss(critic) -> Tensor:
             point = mixed.requires_grad_(True)
@@ -813,14 +833,21 @@ class PrivateTabularSteps(TabularGANSteps):
 
         return loss
 
-    def _record_penalty_inputs(self, real: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def _record_penalty_inputs(
+        self, real: Tensor, conditions: Tensor, mine: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
         # A fake for every record, generated for the record's own condition: only that record's
-        # loss reads it, so it is clipped with the record.
-        width = self.spans.width
-        with torch.no_grad():
-            _, own_fake = self._generate(real[:, width:])
-        partner = torch.cat([own_fake, real[:, width:]], dim=1)
-        alpha = torch.rand(real.shape[0], 1, device=self.device, generator=self.torch_generator)
+        # loss reads it, so it is clipped with the record. Every rank generates the fakes of the
+        # whole sample (the same draws and BatchNorm statistics as one process) and keeps its
+        # records' (``mine``): a generator pass without gradients, cheap next to DP-SGD's.
+        total = conditions.shape[0]
+        noise = self.context.normal(total, self.options.noise_dim, whole=True)  # (b, z)
+        with torch.no_grad(), self.context.precision():
+            logits = self.generator(torch.cat([noise, conditions], dim=1)).float()
+        uniform = self.context.uniform(*logits.shape, whole=True)  # (b, data_dim)
+        own_fake = self.spans.activate(logits, self.options.tau, uniform)
+        partner = torch.cat([own_fake, conditions], dim=1)[mine]  # (b_r, d + c)
+        alpha = torch.rand(total, 1, device=self.device, generator=self.torch_generator)[mine]
         return real, partner, alpha
 
     def _record_loss(self, weight: float):
@@ -832,3 +859,13 @@ class PrivateTabularSteps(TabularGANSteps):
             return self._real_loss(critic, x) + weight * (grad.norm(2, dim=1) - 1.0) ** 2
 
         return loss
+
+
+def _check_fake_batch(fake_batch: int, world_size: int) -> None:
+    """The fakes of a step (the expected real batch) split into equal blocks over the ranks."""
+    if fake_batch % world_size:
+        raise ValueError(
+            f"The expected real batch of this DP fit, {fake_batch} rows, does not split into "
+            f"{world_size} equal blocks of generated rows, one per rank; use a batch_size that "
+            f"is a multiple of {world_size}."
+        )

@@ -7,7 +7,10 @@ Tolerances, stated in docs/scaling.md ("Distributed training") too:
   with one process to float rounding (``EXACT = 1e-5``; 3e-8 measured);
 * with BatchNorm (each rank normalises its own block) and dropout (each rank's own masks), a
   2-process fit is another random draw of the same training: the ranks agree with each other
-  exactly, and with one process only statistically (not tested value for value).
+  exactly, and with one process only statistically (not tested value for value);
+* DP-SGD (the "exact" networks, ``mode_seeking=0`` for the DCGAN): within ``EXACT`` of the
+  one-process DP fit with the same seed, noise and clipping on or off (the ranks' shards are
+  the one-process Poisson sample and rank 0 adds the one-process noise draw).
 """
 
 from __future__ import annotations
@@ -94,9 +97,64 @@ def test_rank_streams_differ_and_rank_0_keeps_the_fit_seed():
     assert all(0 <= seed < 2**63 for seed in seeds)
 
 
-def test_privacy_is_refused_in_a_distributed_fit():
-    from synthgan.core.distributed import DistributedError, refuse_privacy
+DP_CASES = ["ctgan_dp_oracle", "ctgan_dp", "ctgan_dp_record", "ctgan_dp_tiny", "dcgan_dp"]
 
-    refuse_privacy(Distributed())  # one process: fine
-    with pytest.raises(DistributedError, match="not supported in a distributed fit"):
-        refuse_privacy(Distributed(rank=1, world_size=2))
+
+def test_dp_sgd_on_two_ranks_is_the_one_process_dp_fit(tmp_path, monkeypatch):
+    """DP under DDP: the ranks' shards are the one-process Poisson sample, clipped gradients are
+    summed over ranks with the noise added once, and every rank's accountant reports the
+    one-process ε, steps, q and σ (the preprocessing release charged once)."""
+    from synthgan.privacy.engine import PrivateCritic
+
+    params = {"ctgan_dp": {"checkpoint_dir": str(tmp_path / "ck")}}
+    launch(cases.rank_fits, 2, (str(tmp_path), DP_CASES, params))
+    for name in DP_CASES:
+        shards: list[int] = []
+        monkeypatch.setattr(PrivateCritic, "step", cases.shard_logger(PrivateCritic.step, shards))
+        single = cases.fit(name)
+        monkeypatch.undo()
+        ranks = [_load(tmp_path, name, rank) for rank in (0, 1)]
+        assert _max_difference(ranks[0]["weights"], ranks[1]["weights"]) == 0.0
+        # The oracle (no noise, no clipping) and the private fits alike: the one-process fit.
+        assert _max_difference(cases.weights(single), ranks[0]["weights"]) < EXACT, name
+        # Every rank stepped every step; the two shards make the one-process sample.
+        assert len(ranks[0]["shards"]) == len(ranks[1]["shards"]) == len(shards)
+        np.testing.assert_array_equal(np.add(ranks[0]["shards"], ranks[1]["shards"]), shards)
+        figures = cases.privacy_figures(single)
+        assert ranks[0]["privacy"] == ranks[1]["privacy"] == figures, name
+        assert figures["steps"] == len(shards)
+    tiny = [_load(tmp_path, "ctgan_dp_tiny", rank)["shards"] for rank in (0, 1)]
+    assert 0 in tiny[0] and 0 in tiny[1]  # empty local batches happened, and still stepped
+    ledger = _load(tmp_path, "ctgan_dp", 1)["privacy"]["ledger"]
+    assert [entry[0] for entry in ledger] == ["preprocessing: column statistics", "DP-SGD"]
+    assert ledger[0][3] == 1  # the release is charged once, not once per rank
+    assert _load(tmp_path, "ctgan_dp_oracle", 0)["privacy"]["epsilon"] == float("inf")
+    saved = read_checkpoint(tmp_path / "ck").state["privacy"]  # rank 0's accountant, saved
+    assert saved["steps_taken"] == saved["max_steps"] == 20
+
+
+def test_record_shards_partition_every_sample():
+    index = torch.tensor([0, 3, 4, 7, 8, 13])  # a Poisson sample's record numbers
+    masks = [Distributed(rank=r, world_size=3).owns(index) for r in range(3)]
+    np.testing.assert_array_equal(torch.stack(masks).sum(0).numpy(), np.ones(6))
+    np.testing.assert_array_equal(index[masks[1]].numpy(), [4, 7, 13])  # i mod 3 == 1
+    assert Distributed().owns(index).all()
+    block = torch.arange(6.0).reshape(3, 2)
+    assert torch.equal(Distributed().roll_rows(block), block.roll(1, dims=0))
+
+
+def test_the_preprocessing_digest_changes_with_any_released_value():
+    from synthgan.privacy.config import PrivacyConfig
+    from synthgan.privacy.mechanisms import Release
+    from synthgan.privacy.training import DPSGDTraining
+
+    def digest(counts) -> str:
+        planned = {"counts": Release(None, 0.0, 1e-7, "Gaussian", 20.0)}
+        resolved = PrivacyConfig(3.0, accountant="rdp").validate(1000)
+        plan = DPSGDTraining(resolved, n_records=1000, batch_size=100, steps=10,
+                             preprocessing=planned)  # fmt: skip
+        plan.record({"counts": Release(np.array(counts), 0.0, 1e-7, "Gaussian", 20.0)})
+        return plan.digest()
+
+    assert digest([3.5, 7.25]) == digest([3.5, 7.25])
+    assert digest([3.5, 7.25]) != digest([3.5, 7.5])
