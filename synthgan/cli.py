@@ -340,11 +340,8 @@ def _add_sample(commands: argparse._SubParsersAction) -> None:
         metavar="COLUMN",
         help="directory output: one sub-directory per value of this discrete column (Hive)",
     )
-    sample.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing output file, or a directory an earlier 'sample' wrote",
-    )
+    overwrite = "replace an existing output file, or a directory an earlier 'sample' wrote"
+    sample.add_argument("--overwrite", action="store_true", help=overwrite)
     sample.set_defaults(handler=_run_sample)
 
 
