@@ -108,9 +108,9 @@ class CsvFileSink:
         self._schema, self._writer = _Schema(), None
 
     def write(self, table: pa.Table) -> None:
-        # Timestamps keep their full precision: a later chunk may need it (write_table, which
-        # sees the whole column, writes dates as dates).
-        table = csv_columns(self._schema.fit(table), coarsen_timestamps=False)
+        # Each chunk's timestamps at their coarsest exact form (dates, whole seconds): chunks may
+        # differ, and CSV readers parse a column mixing the ISO forms as one timestamp column.
+        table = csv_columns(self._schema.fit(table), coarsen_timestamps=True)
         if self._writer is None:
             options = pacsv.WriteOptions(delimiter=self._format.delimiter or ",")
             self._writer = pacsv.CSVWriter(self._stream, table.schema, write_options=options)
