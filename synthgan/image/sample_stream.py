@@ -148,7 +148,8 @@ class StreamedImageSampling:
         random_state : int, numpy Generator or None
             Seed. With None a fresh one is drawn and recorded in the manifest.
         workers : int, default=1
-            Processes that generate chunks in parallel.
+            Processes that generate chunks in parallel (spawned: call ``sample_to`` under
+            ``if __name__ == "__main__":`` in a script).
         overwrite : bool, default=False
             Replace a folder written by ``sample_to`` (never a folder of other files).
         progress : bool or None, default=None

@@ -64,6 +64,8 @@ class StreamedTableSampling:
             Seed. With None a fresh one is drawn and recorded in the manifest.
         workers : int, default=1
             Processes that generate chunks in parallel (each with its share of the threads).
+            They are spawned: a script that passes ``workers > 1`` must call ``sample_to``
+            under ``if __name__ == "__main__":``.
         partition_by : str, optional
             A discrete column: the directory is Hive-partitioned by its values
             (``column=value/part-00000.parquet``).
