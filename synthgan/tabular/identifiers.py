@@ -156,6 +156,17 @@ def _pattern_size(pieces: tuple[_Piece, ...]) -> float:
     return size
 
 
+def _pieces_pair_probability(pieces: tuple[_Piece, ...]) -> float:
+    """Probability that two independent draws of a pattern are equal: per piece, both draw
+    the same length (uniform in ``low..high``) and the same characters."""
+    probability = 1.0
+    for piece in pieces:
+        lengths = range(piece.low, piece.high + 1)
+        chance = 1.0 / len(lengths)
+        probability *= sum(chance * chance / float(len(piece.alphabet)) ** k for k in lengths)
+    return probability
+
+
 def _draw_pieces(pieces: tuple[_Piece, ...], n: int, rng: np.random.Generator) -> list[str]:
     parts = [_draw_block(p.alphabet, rng.integers(p.low, p.high + 1, n), rng) for p in pieces]
     return ["".join(row) for row in zip(*parts, strict=True)] if parts else [""] * n
@@ -202,6 +213,10 @@ class IdentifierFormat:
             space = math.prod(float(len(a)) for a in self.alphabets[:length]) * widen
             rate += n_train * p * p / space
         return rate
+
+    def pair_probability(self) -> float:
+        """Probability that two independent draws are equal: ``Σ_j p_j² / S_j``."""
+        return self.coincidence_rate(1)
 
     def draw(self, n: int, rng: np.random.Generator) -> list[str]:
         lengths = np.asarray(self.lengths)[rng.choice(len(self.lengths), size=n, p=self.probs)]
@@ -309,6 +324,12 @@ class IdentifierEncoder:
         if self.pattern is not None:
             return _draw_pieces(parse_pattern(self.pattern, column=self.name), n, rng)
         return self.format.draw(n, rng)
+
+    def pair_probability(self) -> float:
+        """Probability that two independent draws of this column are equal (both present)."""
+        if self.pattern is not None:
+            return _pieces_pair_probability(parse_pattern(self.pattern, column=self.name))
+        return self.format.pair_probability()
 
     def decode(self, n: int, rng: np.random.Generator) -> pd.Series:
         """``n`` fresh values, distinct within the call, with the column's dtype."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 
 from synthgan.core.params import check_int
 from synthgan.exceptions import DataValidationError
+from synthgan.io import streams
 from synthgan.io.streams import stream_to
 from synthgan.io.table_sinks import CsvFileSink, ParquetDatasetSink, ParquetFileSink, TableBlocks
 from synthgan.io.tables import has_table_extension, table_format_of
@@ -88,6 +90,7 @@ class StreamedTableSampling:
         directory = not has_table_extension(target)
         sink = self._table_sink(target, directory, partition_by, file_rows)
         self.sample(1, conditions=conditions, random_state=0)  # checks the conditions early
+        _warn_identifier_repeats(self.transformer_, n)
         return stream_to(
             self, target, n, producer=TableBlocks(conditions), sink=sink, directory=directory,
             chunk_rows=chunk_rows, random_state=random_state, workers=workers,
@@ -121,6 +124,33 @@ class StreamedTableSampling:
                 f"partition_by={column!r} is a {kinds[column]} column; partition by a discrete "
                 "column (one folder per category), such as "
                 f"{[c for c, k in kinds.items() if k == 'discrete'][:5]}."
+            )
+
+
+def _warn_identifier_repeats(transformer, n: int) -> None:
+    """Warn when identifiers drawn block by block are likely to repeat across blocks.
+
+    Identifiers are distinct within a seed block; two rows of different blocks are equal with
+    the column's pair probability, so the expected number of equal pairs is that times the
+    number of cross-block pairs (and the chance both are present)."""
+    from synthgan.tabular.identifiers import IdentifierEncoder
+
+    block = streams.BLOCK_ROWS
+    full, rest = divmod(n, block)
+    within = full * block * (block - 1) / 2 + rest * (rest - 1) / 2
+    cross = n * (n - 1) / 2 - within
+    for encoder in transformer.encoders_:
+        if not isinstance(encoder, IdentifierEncoder):
+            continue
+        expected = cross * (1 - encoder.missing_rate) ** 2 * encoder.pair_probability()
+        if expected >= 0.5:
+            warnings.warn(
+                f"Identifier column {encoder.name!r}: about {expected:,.0f} pairs of the {n:,} "
+                "rows are expected to share a value. sample_to draws identifiers per block of "
+                f"{block:,} rows, distinct within a block but not across blocks. Declare a wider "
+                "'pattern' in the metadata, or deduplicate the column after writing.",
+                UserWarning,
+                stacklevel=3,
             )
 
 

@@ -172,3 +172,25 @@ def test_private_identifiers_need_a_pattern_and_spend_nothing(table, tiny):
     assert "account" not in out.columns
     assert out["customer_id"].str.fullmatch("C[0-9]{14}").all()
     assert model.column_kinds_["customer_id"] == "id"
+
+
+def test_sample_to_warns_when_identifiers_may_repeat_across_blocks(table, tiny, tmp_path):
+    from synthgan.io import streams
+
+    metadata = {"columns": {"customer_id": {"kind": "id", "pattern": r"CUST-\d{6}"}}}
+    with pytest.warns(UserWarning, match="matches about"):
+        model = tiny(metadata=metadata).fit(table)
+    assert model.transformer_.encoders_[0].pair_probability() == pytest.approx(1e-6)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(streams, "BLOCK_ROWS", 64)
+        # 3,000 rows in 47 blocks: about 4.4 million cross-block pairs, 4.4 expected repeats
+        with pytest.warns(UserWarning, match=r"'customer_id': about 4 pairs of the 3,000 rows"):
+            model.sample_to(tmp_path / "small", 3000, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # one block: distinct by construction, no warning
+            model.sample_to(tmp_path / "one_block", 64, random_state=0)
+    with pytest.warns(UserWarning, match="Generated values are made"):
+        wide = tiny().fit(table)  # learned formats are widened until repeats are negligible
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wide.sample_to(tmp_path / "wide", 3000, random_state=0)
