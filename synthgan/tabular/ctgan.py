@@ -327,8 +327,7 @@ class CTGANSynthesizer(StreamedTableSampling, BaseSynthesizer):
         self.privacy = privacy
         self.dp_grid_modes = dp_grid_modes
         self.dp_penalty = dp_penalty
-        self.streaming = streaming
-        self.max_memory_rows = max_memory_rows
+        self.streaming, self.max_memory_rows = streaming, max_memory_rows
         self.stream_buffer_rows = stream_buffer_rows
         self.max_time = max_time
         self.checkpoint_dir = checkpoint_dir
