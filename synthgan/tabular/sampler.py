@@ -43,11 +43,15 @@ class ConditionSampler:
         counts = [np.bincount(codes[:, j], minlength=k) for j, k in enumerate(n_categories)]
         self._set_frequencies(n_categories, counts, log_frequency)
         self.n_rows = codes.shape[0]
-        # Rows grouped by slot: stable argsort of the global slot of each (row, column).
         global_slots = (codes + self.offsets).T.reshape(-1)  # column j's rows, then j+1's...
-        order = np.argsort(global_slots, kind="stable")
-        self.rows_by_slot = order % max(self.n_rows, 1)
-        self.slot_count = np.bincount(global_slots, minlength=self.n_slots)
+        self._index_rows(np.tile(np.arange(self.n_rows), codes.shape[1]), global_slots)
+
+    def _index_rows(self, rows: np.ndarray, slots: np.ndarray) -> None:
+        """Group ``rows`` by their global ``slots`` (pairs, one per (row, column)): the stable
+        order keeps each slot's rows in row order."""
+        small = np.int16 if self.n_slots < 2**15 else np.int64  # numpy radix-sorts 16-bit keys
+        self.rows_by_slot = rows[np.argsort(slots.astype(small), kind="stable")]
+        self.slot_count = np.bincount(slots, minlength=self.n_slots)
         self.slot_start = np.concatenate([[0], np.cumsum(self.slot_count)])[:-1]
 
     def _set_frequencies(
@@ -86,10 +90,7 @@ class ConditionSampler:
         sampler._set_frequencies(n_categories, split, log_frequency)
         sampler.counts = flat  # the table's counts, as saved
         sampler.n_rows = n_rows
-        small = np.int16 if n_slots < 2**15 else np.int64  # numpy radix-sorts 16-bit keys
-        sampler.rows_by_slot = rows[np.argsort(slots.astype(small), kind="stable")]
-        sampler.slot_count = slot_count
-        sampler.slot_start = np.concatenate([[0], np.cumsum(slot_count)])[:-1]
+        sampler._index_rows(rows, slots)
         return sampler
 
     def for_generation(self) -> ConditionSampler:
