@@ -239,10 +239,7 @@ def write_table(
         raise TypeError(f"write_table expects a pandas DataFrame, got {type(df).__name__}.")
     target = Path(path)
     table_format = _resolve_format(target, format)
-    check_unique_columns(list(df.columns), target)
-    table = _to_arrow(df, target)
-    if table_format.kind == "parquet":
-        table = _with_category_metadata(table, df)
+    table = frame_to_arrow(df, target)  # the category metadata is read back from Parquet only
     with atomic_path(target, overwrite=overwrite, protect=protect) as tmp:
         if table_format.kind == "parquet":
             pq.write_table(table, tmp)
@@ -254,9 +251,7 @@ def write_table(
 # -- format and file checks ---------------------------------------------------------------------
 def _resolve_format(path: Path, format: str | None) -> _TableFormat:
     name = path.name.lower()
-    by_extension = next(
-        (fmt for ext, fmt in _BY_EXTENSION.items() if name.endswith(ext) and name != ext), None
-    )
+    by_extension = _format_by_extension(path)
     if format is None:
         if by_extension is None:
             raise DataValidationError(
@@ -319,8 +314,14 @@ def csv_columns(table: pa.Table, *, coarsen_timestamps: bool) -> pa.Table:
 
 def has_table_extension(path: StrPath) -> bool:
     """Whether ``path``'s name ends in a table extension (:data:`SUPPORTED_EXTENSIONS`)."""
-    name = Path(path).name.lower()
-    return any(name.endswith(ext) and name != ext for ext in SUPPORTED_EXTENSIONS)
+    return _format_by_extension(Path(path)) is not None
+
+
+def _format_by_extension(path: Path) -> _TableFormat | None:
+    name = path.name.lower()
+    return next(
+        (fmt for ext, fmt in _BY_EXTENSION.items() if name.endswith(ext) and name != ext), None
+    )
 
 
 def table_format_of(path: StrPath, format: str | None = None) -> _TableFormat:
