@@ -27,7 +27,6 @@ import concurrent.futures as cf
 import errno
 import json
 import multiprocessing
-import os
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -366,8 +365,3 @@ def check_complete(path: StrPath) -> dict[str, Any]:
 def file_entry(root: Path, file: Path, rows: int) -> dict[str, Any]:
     """A manifest entry: the path relative to the output's root (POSIX form) and rows."""
     return {"path": file.relative_to(root).as_posix(), "rows": int(rows)}
-
-
-def cpu_workers() -> int:
-    """The CPUs this process may use (for messages and defaults)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
